@@ -1,0 +1,319 @@
+"""Load a checked report into the warehouse in one transaction, logged in the submissions table.
+
+- The raw file is archived by sha256; the identical file again is a no-op and says so.
+- A figure that differs from the current one for its (KPI, district, month) becomes a new
+  revision; the earlier one stays. An unchanged figure adds nothing.
+- A rejected file records the submission and its rejected rows, and changes no observation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from etl.errors import FileRejected, Problem
+from etl.normalise import normalise
+from etl.read import DEFAULT_MAX_MB, read_report
+from etl.validate import validate
+from monitor import db
+from monitor.targets import TargetsConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadResult:
+    outcome: str  # accepted | rejected | duplicate | checked
+    file_name: str
+    sha256: str
+    submission_id: int | None = None
+    rows_total: int = 0
+    rows_loaded: int = 0  # new figures and revisions
+    rows_revised: int = 0  # of which revisions of an earlier figure
+    rows_unchanged: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    duplicate_of: int | None = None
+    periods: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in ("accepted", "duplicate", "checked")
+
+    def summary_zh(self) -> str:
+        if self.outcome == "duplicate":
+            return f"{self.file_name}：与第{self.duplicate_of}号报送的文件完全相同，未做任何更改"
+        if self.outcome == "rejected":
+            return f"{self.file_name}：发现{len(self.problems)}个问题，文件未导入，数据库未做任何更改"
+        if self.outcome == "checked":
+            return f"{self.file_name}：校验通过，共{self.rows_total}行，可以导入"
+        return (
+            f"{self.file_name}：已导入（报送编号{self.submission_id}），共{self.rows_total}行，"
+            f"新增{self.rows_loaded - self.rows_revised}条、修订{self.rows_revised}条、未变化{self.rows_unchanged}条"
+            + (f"，{len(self.warnings)}条提示请核实" if self.warnings else "")
+        )
+
+    def summary_en(self) -> str:
+        if self.outcome == "duplicate":
+            return f"{self.file_name}: identical to submission #{self.duplicate_of}; nothing changed"
+        if self.outcome == "rejected":
+            return f"{self.file_name}: {len(self.problems)} problem(s); not loaded, nothing changed"
+        if self.outcome == "checked":
+            return f"{self.file_name}: valid, {self.rows_total} rows, ready to load"
+        return (
+            f"{self.file_name}: loaded as submission #{self.submission_id}, {self.rows_total} rows: "
+            f"{self.rows_loaded - self.rows_revised} new, {self.rows_revised} revised, {self.rows_unchanged} unchanged"
+            + (f", {len(self.warnings)} warning(s)" if self.warnings else "")
+        )
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def safe_name(file_name: str) -> str:
+    """Only the base name is kept: a name like '../../etc/x.csv' never reaches the filesystem."""
+    base = os.path.basename(file_name.replace("\\", "/")).strip() or "upload"
+    return base[:200]
+
+
+def check_bytes(
+    file_name: str,
+    data: bytes,
+    cfg: TargetsConfig,
+    bureau_id: str,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    today: dt.date | None = None,
+    max_mb: float = DEFAULT_MAX_MB,
+) -> tuple[pd.DataFrame | None, list[Problem], list[Problem], int]:
+    """read -> normalise -> validate. Returns (good rows, problems, warnings, data rows)."""
+    if bureau_id not in cfg.bureau_by_id:
+        return None, [Problem.file(file_name, f"未知责任单位“{bureau_id}”", f"unknown bureau {bureau_id!r}")], [], 0
+    try:
+        raw = read_report(file_name, data, max_mb=max_mb)
+        norm = normalise(raw, cfg)
+    except FileRejected as exc:
+        return None, exc.problems, [], 0
+    checked = validate(norm, cfg, bureau_id, con, today=today)
+    return checked.frame, checked.problems, checked.warnings, len(norm.frame)
+
+
+def _already_loaded(con: duckdb.DuckDBPyConnection, digest: str, bureau_id: str) -> int | None:
+    found = db.scalar(
+        con,
+        """
+        select min(submission_id) from submissions
+        where sha256 = ? and bureau_id = ? and outcome = 'accepted'
+        """,
+        [digest, bureau_id],
+    )
+    return None if found is None else int(found)
+
+
+def _archive(path: Path, digest: str, file_name: str, data: bytes) -> str:
+    suffix = (
+        Path(file_name).suffix.lower() if Path(file_name).suffix.lower() in (".xlsx", ".csv", ".xlsm", ".txt") else ""
+    )
+    name = f"{digest}{suffix}"
+    target = path / name
+    if not target.exists():
+        path.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(target.suffix + ".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    return name
+
+
+def _write_manifest(path: Path, entry: dict) -> None:
+    """A sidecar per accepted upload so `rebuild` can replay the archive without the warehouse."""
+    side = path / f"{entry['sha256']}.{entry['submission_id']}.json"
+    side.write_text(json.dumps(entry, ensure_ascii=False, default=str, indent=1), encoding="utf-8")
+
+
+def load_bytes(
+    file_name: str,
+    data: bytes,
+    cfg: TargetsConfig,
+    bureau_id: str,
+    user: str,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    archive: Path | None,
+    today: dt.date | None = None,
+    submitted_at: dt.datetime | None = None,
+    max_mb: float = DEFAULT_MAX_MB,
+    dry_run: bool = False,
+) -> LoadResult:
+    """Validate and, if clean, load. Every outcome except a dry run and a duplicate is logged."""
+    file_name = safe_name(file_name)
+    digest = sha256(data)
+    result = LoadResult("checked", file_name, digest)
+    if not dry_run:
+        dup = _already_loaded(con, digest, bureau_id)
+        if dup is not None:
+            result.outcome, result.duplicate_of = "duplicate", dup
+            db.audit(con, user, "upload_duplicate", {"file": file_name, "sha256": digest, "same_as": dup})
+            return result
+    good, problems, warnings, n_rows = check_bytes(file_name, data, cfg, bureau_id, con, today=today, max_mb=max_mb)
+    result.rows_total, result.problems, result.warnings = n_rows, problems, warnings
+    if problems:
+        result.outcome = "rejected"
+    if dry_run:
+        return result
+    when = submitted_at or dt.datetime.now()
+    if problems:
+        _record_rejection(con, result, bureau_id, user, when, len(data))
+        return result
+    assert good is not None
+    archive_name = _archive(archive, digest, file_name, data) if archive else None
+    incoming = good[["row", "kpi_id", "district_id", "period", "value"]].copy()
+    incoming["period"] = incoming["period"].astype("datetime64[s]")
+    con.register("incoming_rows", incoming)
+    try:
+        with db.transaction(con):
+            sid = int(db.scalar(con, "select nextval('submission_seq')"))
+            # new revision where the figure differs from the current one; nothing where it is equal
+            con.execute(
+                """
+                insert into observations
+                with incoming as (
+                    select row, kpi_id, district_id, period::date as period, value from incoming_rows
+                ),
+                latest as (
+                    select o.kpi_id, o.district_id, o.period, max(o.revision) as revision
+                    from observations as o
+                    join (select distinct kpi_id from incoming) using (kpi_id)
+                    group by all
+                ),
+                current as (
+                    select c.kpi_id, c.district_id, c.period, c.value
+                    from current_observations as c
+                    join (select distinct kpi_id from incoming) using (kpi_id)
+                )
+                select
+                    i.kpi_id, i.district_id, i.period, i.value,
+                    coalesce(l.revision, 0) + 1 as revision,
+                    ? as submission_id, i.row as source_row, now() as loaded_at
+                from incoming as i
+                left join latest as l using (kpi_id, district_id, period)
+                left join current as c using (kpi_id, district_id, period)
+                where c.value is null or c.value <> i.value
+                """,
+                [sid],
+            )
+            stats = db.one(
+                con,
+                """
+                select count(*), count(*) filter (where revision > 1), list(distinct strftime(period, '%Y-%m'))
+                from observations where submission_id = ?
+                """,
+                [sid],
+            )
+            loaded, revised, periods = int(stats[0]), int(stats[1]), sorted(stats[2] or [])
+            con.execute(
+                "insert into submissions values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', null, ?)",
+                [
+                    sid,
+                    bureau_id,
+                    user,
+                    when,
+                    file_name,
+                    digest,
+                    len(data),
+                    n_rows,
+                    loaded,
+                    n_rows - loaded,
+                    0,
+                    archive_name,
+                ],
+            )
+            if warnings:
+                con.executemany(
+                    "insert into load_warnings values (?, ?, null, null, null, ?, ?, ?)",
+                    [[sid, w.row, float(w.value) if w.value else None, w.reason_zh, w.reason_en] for w in warnings],
+                )
+            db.audit(
+                con,
+                user,
+                "upload_accepted",
+                {"submission_id": sid, "bureau": bureau_id, "file": file_name, "sha256": digest, "rows": n_rows,
+                 "loaded": loaded, "revised": revised},
+            )  # fmt: skip
+    finally:
+        con.unregister("incoming_rows")
+    if archive:
+        entry = {
+            "submission_id": sid,
+            "sha256": digest,
+            "archive_name": archive_name,
+            "file_name": file_name,
+            "bureau_id": bureau_id,
+            "user": user,
+            "submitted_at": when.isoformat(),
+            "today": (today or when.date()).isoformat(),
+        }
+        _write_manifest(archive, entry)
+    result.outcome, result.submission_id = "accepted", sid
+    result.rows_loaded, result.rows_revised, result.rows_unchanged = loaded, revised, n_rows - loaded
+    result.periods = periods
+    log.info("loaded %s as submission %s: %s rows, %s new or revised", file_name, sid, n_rows, loaded)
+    return result
+
+
+def _record_rejection(
+    con: duckdb.DuckDBPyConnection, result: LoadResult, bureau_id: str, user: str, when: dt.datetime, size: int
+) -> None:
+    rows = {p.row for p in result.problems if p.row is not None}
+    with db.transaction(con):
+        sid = int(db.scalar(con, "select nextval('submission_seq')"))
+        con.execute(
+            "insert into submissions values (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, 'rejected', ?, null)",
+            [sid, bureau_id, user, when, result.file_name, result.sha256, size, result.rows_total,
+             len(rows) or result.rows_total, result.problems[0].reason_zh],
+        )  # fmt: skip
+        rejected = pd.DataFrame(
+            {
+                "submission_id": sid,
+                "file_name": [p.file_name for p in result.problems],
+                "row_number": pd.array([p.row for p in result.problems], dtype="Int64"),
+                "column_name": pd.array([p.column for p in result.problems], dtype="string"),
+                "value": pd.array([p.value for p in result.problems], dtype="string"),
+                "reason_zh": [p.reason_zh for p in result.problems],
+                "reason_en": [p.reason_en for p in result.problems],
+            }
+        )
+        con.register("rejected_frame", rejected)
+        try:
+            con.execute("insert into rejected_rows select * from rejected_frame")
+        finally:
+            con.unregister("rejected_frame")
+        db.audit(
+            con,
+            user,
+            "upload_rejected",
+            {"submission_id": sid, "bureau": bureau_id, "file": result.file_name, "problems": len(result.problems)},
+        )
+    result.submission_id = sid
+
+
+def load_file(
+    path: Path | str,
+    cfg: TargetsConfig,
+    bureau_id: str,
+    user: str,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    archive: Path | None,
+    **kwargs: object,
+) -> LoadResult:
+    p = Path(path)
+    return load_bytes(p.name, p.read_bytes(), cfg, bureau_id, user, con, archive=archive, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,297 @@
+"""Read a bureau report (xlsx or csv) into a table of strings, keeping the row numbers Excel shows.
+
+Everything is read as text: the normalise step owns every conversion, so a number typed as
+"1.5万" in a csv and a number stored as 15000.0 in an xlsx go through the same rules.
+File-level problems (size, encoding, corrupt or hostile files, formula cells) raise FileRejected.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import python_calamine
+
+from etl.errors import FileRejected, Problem
+
+DEFAULT_MAX_MB = 20.0
+# An xlsx is a zip: refuse archives that would inflate far beyond any real report (zip bombs).
+MAX_XLSX_UNCOMPRESSED = 400 * 1024 * 1024
+MAX_XLSX_RATIO = 200
+MAX_COLUMNS = 200
+HEADER_SEARCH_ROWS = 10
+
+
+@dataclass
+class RawTable:
+    """Cells as text. rows[i] is the Excel/line number of data row i; header[j] is column j's title."""
+
+    file_name: str
+    header: list[str]
+    cells: pd.DataFrame  # columns 0..n-1 as strings ("" for empty)
+    rows: pd.Series  # Excel row numbers, int
+    header_row: int
+    kind: str  # "xlsx" or "csv"
+    encoding: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def column_letter(idx: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA: the column names users see in Excel."""
+    letters = ""
+    idx += 1
+    while idx:
+        idx, rem = divmod(idx - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def detect_kind(file_name: str, data: bytes) -> str:
+    """By content first (an xlsx is a zip), by extension second."""
+    if data[:4] == b"PK\x03\x04":
+        return "xlsx"
+    suffix = Path(file_name).suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return "xlsx"
+    if suffix in (".csv", ".txt", ""):
+        return "csv"
+    raise FileRejected(
+        [
+            Problem.file(
+                file_name,
+                f"不支持的文件类型“{suffix}”，请上传 xlsx 或 csv",
+                f"unsupported file type {suffix!r}; upload xlsx or csv",
+            )
+        ]
+    )
+
+
+def decode_text(file_name: str, data: bytes) -> tuple[str, str]:
+    """UTF-8 (with or without BOM) first, then GB18030 (a superset of GBK/GB2312)."""
+    if b"\x00" in data[:65536]:
+        raise FileRejected(
+            [
+                Problem.file(
+                    file_name, "文件含有二进制内容，不是文本格式的 csv", "file contains binary data; not a text csv"
+                )
+            ]
+        )
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError as exc:
+        raise FileRejected(
+            [
+                Problem.file(
+                    file_name,
+                    f"无法识别文件编码（第{exc.start}字节），请另存为 UTF-8 或 GBK 编码的 csv",
+                    f"cannot decode the file (byte {exc.start}); save it as UTF-8 or GBK csv",
+                )
+            ]
+        ) from None
+
+
+def _read_csv(file_name: str, data: bytes) -> tuple[list[list[str]], int, str]:
+    text, encoding = decode_text(file_name, data)
+    first_line = text[: text.find("\n")] if "\n" in text else text
+    delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
+    # The pyarrow-free C parser with dtype=str keeps every cell as typed.
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            engine="c",
+            quoting=csv.QUOTE_MINIMAL,
+        )
+    except pd.errors.EmptyDataError:
+        raise FileRejected([Problem.file(file_name, "文件为空", "the file is empty")]) from None
+    except pd.errors.ParserError as exc:
+        raise FileRejected([Problem.file(file_name, f"csv 格式错误：{exc}", f"malformed csv: {exc}")]) from None
+    return frame, 0, encoding
+
+
+def _formula_cells(file_name: str, zf: zipfile.ZipFile) -> list[str]:
+    """Cell references holding a formula (<f> in the sheet XML); calamine would return cached values."""
+    found: list[str] = []
+    for name in zf.namelist():
+        if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+            continue
+        xml = zf.read(name)
+        for match in re.finditer(rb"<f[\s>/]", xml):
+            start = xml.rfind(b"<c ", 0, match.start())
+            ref = re.search(rb'r="([A-Z]+\d+)"', xml[start : match.start()])
+            found.append(ref.group(1).decode() if ref else "?")
+            if len(found) >= 20:
+                return found
+    return found
+
+
+def _check_zip(file_name: str, data: bytes) -> list[str]:
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise FileRejected(
+            [Problem.file(file_name, "文件已损坏或不是有效的 xlsx 文件", "the file is corrupt or not a valid xlsx")]
+        ) from None
+    total = sum(i.file_size for i in infos)
+    packed = max(1, sum(i.compress_size for i in infos))
+    if total > MAX_XLSX_UNCOMPRESSED or total / packed > MAX_XLSX_RATIO:
+        raise FileRejected(
+            [
+                Problem.file(
+                    file_name,
+                    f"xlsx 解压后体积异常（{total / 1048576:.0f} MB，压缩比 {total / packed:.0f}:1），拒绝处理",
+                    f"xlsx inflates abnormally ({total / 1048576:.0f} MB, ratio {total / packed:.0f}:1); refused",
+                )
+            ]
+        )
+    if "xl/workbook.xml" not in zf.namelist():
+        raise FileRejected(
+            [Problem.file(file_name, "文件已损坏或不是有效的 xlsx 文件", "the file is corrupt or not a valid xlsx")]
+        )
+    return _formula_cells(file_name, zf)
+
+
+def _cell_text(v: object) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+    if isinstance(v, dt.datetime):
+        return v.date().isoformat()
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return str(v)
+
+
+def _read_xlsx(file_name: str, data: bytes) -> list[list[str]]:
+    formulas = _check_zip(file_name, data)
+    if formulas:
+        raise FileRejected(
+            [
+                Problem(
+                    file_name=file_name,
+                    row=int(re.sub(r"[A-Z]+", "", ref) or 0) or None,
+                    column=re.sub(r"\d+", "", ref) or None,
+                    value=ref,
+                    reason_zh="单元格含有公式，请改为直接填写数值（复制后“选择性粘贴—数值”）",
+                    reason_en="cell holds a formula; enter the value itself (paste as values)",
+                )
+                for ref in formulas
+            ]
+        )
+    try:
+        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        sheet = book.get_sheet_by_index(0)
+        values = sheet.to_python(skip_empty_area=False)
+    except (python_calamine.CalamineError, ValueError, OSError) as exc:
+        raise FileRejected([Problem.file(file_name, f"无法读取 xlsx：{exc}", f"cannot read the xlsx: {exc}")]) from None
+    return [[_cell_text(v) for v in row] for row in values]
+
+
+_HEADER_WORDS = {
+    "指标编码",
+    "指标代码",
+    "指标名称",
+    "kpi",
+    "kpi_id",
+    "数值",
+    "value",
+    "旗区",
+    "district",
+    "报送期",
+    "period",
+}
+
+
+def _find_header(rows: list[list[str]]) -> int:
+    """The first of the top rows that names at least two known columns (a title row may sit above)."""
+    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        names = {c.strip().lower() for c in row if c}
+        if len(names & _HEADER_WORDS) >= 2:
+            return i
+    return 0
+
+
+def read_report(file_name: str, data: bytes, *, max_mb: float = DEFAULT_MAX_MB) -> RawTable:
+    """Parse the raw bytes of an upload. file_name is only used for messages and type detection."""
+    if len(data) == 0:
+        raise FileRejected([Problem.file(file_name, "文件为空", "the file is empty")])
+    if len(data) > max_mb * 1024 * 1024:
+        raise FileRejected(
+            [
+                Problem.file(
+                    file_name,
+                    f"文件大小 {len(data) / 1048576:.1f} MB，超过上限 {max_mb:g} MB",
+                    f"file is {len(data) / 1048576:.1f} MB, over the {max_mb:g} MB limit",
+                )
+            ]
+        )
+    kind = detect_kind(file_name, data)
+    encoding = None
+    if kind == "csv":
+        frame, _, encoding = _read_csv(file_name, data)
+        if frame.shape[1] > MAX_COLUMNS:
+            raise FileRejected(
+                [
+                    Problem.file(
+                        file_name,
+                        f"列数过多（{frame.shape[1]} 列），请使用模板",
+                        f"too many columns ({frame.shape[1]}); use the template",
+                    )
+                ]
+            )
+        head_rows = frame.head(HEADER_SEARCH_ROWS).to_numpy().tolist()
+        h = _find_header(head_rows)
+        header = [str(c).strip() for c in frame.iloc[h].tolist()]
+        body = frame.iloc[h + 1 :].reset_index(drop=True)
+        body.columns = range(body.shape[1])
+        rows = pd.Series(range(h + 2, h + 2 + len(body)), dtype="int64")
+    else:
+        grid = _read_xlsx(file_name, data)
+        width = max((len(r) for r in grid), default=0)
+        if width > MAX_COLUMNS:
+            raise FileRejected(
+                [
+                    Problem.file(
+                        file_name,
+                        f"列数过多（{width} 列），请使用模板",
+                        f"too many columns ({width}); use the template",
+                    )
+                ]
+            )
+        h = _find_header(grid)
+        header = [c.strip() for c in (grid[h] if grid else [])]
+        body = pd.DataFrame([r + [""] * (width - len(r)) for r in grid[h + 1 :]], columns=range(width), dtype=str)
+        rows = pd.Series(range(h + 2, h + 2 + len(body)), dtype="int64")
+    header = header + [""] * (body.shape[1] - len(header))
+    if body.empty or not any(header):
+        raise FileRejected([Problem.file(file_name, "文件没有数据行", "the file has no data rows")])
+    # Rows that are entirely blank are dropped (Excel often keeps formatted empty rows).
+    blank = (body.apply(lambda s: s.str.strip()) == "").all(axis=1)
+    body = body[~blank].reset_index(drop=True)
+    rows = rows[~blank.to_numpy()].reset_index(drop=True)
+    if body.empty:
+        raise FileRejected(
+            [Problem.file(file_name, "文件没有数据行（只有表头）", "the file has a header but no data rows")]
+        )
+    return RawTable(file_name, header, body, rows, h + 1, kind, encoding)

@@ -1,0 +1,333 @@
+"""The warehouse: the one module that owns DuckDB (connect, schema, migrations, reference data).
+
+It never imports streamlit, so the ETL, the command line, the benchmarks and the app share it.
+Observations are append-only: a corrected figure is a new revision, the old one stays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from monitor.targets import ROOT, TargetsConfig
+
+DEFAULT_DB = ROOT / "data" / "warehouse.duckdb"
+SCHEMA_VERSION = 1
+
+
+def db_path(cli_value: str | os.PathLike[str] | None = None) -> Path:
+    """--db wins, then the MONITOR_DB environment variable, then data/warehouse.duckdb."""
+    if cli_value:
+        return Path(cli_value)
+    env = os.environ.get("MONITOR_DB")
+    return Path(env) if env else DEFAULT_DB
+
+
+def archive_dir(path: Path) -> Path:
+    """Accepted and rejected raw files are archived beside the warehouse, by sha256."""
+    return path.parent / "archive"
+
+
+def connect(path: Path | str | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (and create or migrate) the warehouse."""
+    p = db_path(path)
+    if not read_only:
+        p.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(p), read_only=read_only)
+    if not read_only:
+        migrate(con)
+    return con
+
+
+# Each migration moves the schema from version i to i+1; never edit one that has shipped,
+# append a new one so an existing warehouse file is upgraded in place.
+MIGRATIONS: list[str] = [
+    # 0 -> 1
+    """
+    create table if not exists bureaus (
+        bureau_id varchar primary key,
+        name_zh varchar not null,
+        name_en varchar not null
+    );
+    create table if not exists districts (
+        district_id varchar primary key,
+        name_zh varchar not null,
+        name_en varchar not null,
+        kind varchar not null,
+        sort_order integer not null
+    );
+    create table if not exists kpis (
+        kpi_id varchar primary key,
+        section varchar not null,
+        name_zh varchar not null,
+        name_en varchar not null,
+        unit_zh varchar not null,
+        unit_en varchar not null,
+        value_type varchar not null,
+        reporting varchar not null,
+        aggregation varchar not null,
+        lead_bureau varchar not null,
+        co_bureaus varchar[] not null,
+        activity boolean not null,
+        source varchar not null,
+        sort_order integer not null
+    );
+    create table if not exists targets (
+        target_id varchar primary key,
+        kpi_id varchar not null,
+        section varchar not null,
+        name_zh varchar not null,
+        name_en varchar not null,
+        kind varchar not null,
+        comparator varchar not null,
+        target_value double not null,
+        tolerance double,
+        deadline date not null,
+        start_date date not null,
+        baseline_value double,
+        baseline_date date,
+        scope varchar[] not null,
+        milestones_json varchar not null,
+        source varchar not null,
+        note varchar,
+        sort_order integer not null
+    );
+    create sequence if not exists submission_seq start 1;
+    create table if not exists submissions (
+        submission_id integer primary key,
+        bureau_id varchar not null,
+        user_name varchar not null,
+        submitted_at timestamp not null,
+        file_name varchar not null,
+        sha256 varchar not null,
+        file_bytes bigint not null,
+        rows_total integer not null,
+        rows_loaded integer not null,
+        rows_unchanged integer not null,
+        rows_rejected integer not null,
+        outcome varchar not null,
+        reason varchar,
+        archive_name varchar
+    );
+    create table if not exists observations (
+        kpi_id varchar not null,
+        district_id varchar not null,
+        period date not null,
+        value double not null,
+        revision integer not null,
+        submission_id integer not null,
+        source_row integer not null,
+        loaded_at timestamp not null
+    );
+    create table if not exists rejected_rows (
+        submission_id integer not null,
+        file_name varchar not null,
+        row_number integer,
+        column_name varchar,
+        value varchar,
+        reason_zh varchar not null,
+        reason_en varchar not null
+    );
+    create table if not exists load_warnings (
+        submission_id integer not null,
+        row_number integer,
+        kpi_id varchar,
+        district_id varchar,
+        period date,
+        value double,
+        message_zh varchar not null,
+        message_en varchar not null
+    );
+    create sequence if not exists audit_seq start 1;
+    create table if not exists audit_log (
+        event_id bigint primary key,
+        logged_at timestamp not null,
+        user_name varchar not null,
+        action varchar not null,
+        detail varchar not null
+    );
+    create table if not exists meta (
+        key varchar primary key,
+        value varchar not null
+    );
+    """,
+]
+
+# current_observations: the latest revision of each (kpi, district, month).
+# district_values: what each reporting unit reported, with the cumulative-to-date value derived
+#   for increment KPIs, so the progress engine reads one shape whatever the reporting rule.
+# city_values: the city figure: the sum of districts for "sum" KPIs, the reported city row otherwise.
+VIEWS = """
+create or replace view current_observations as
+with ranked as (
+    select
+        o.*,
+        row_number() over (
+            partition by o.kpi_id, o.district_id, o.period order by o.revision desc
+        ) as rn
+    from observations as o
+)
+select kpi_id, district_id, period, value, revision, submission_id, source_row, loaded_at
+from ranked
+where rn = 1;
+
+create or replace view city_values as
+with sum_kpis as (
+    select kpi_id from kpis where aggregation = 'sum'
+),
+summed as (
+    select c.kpi_id, 'city' as district_id, c.period, sum(c.value) as value, count(*) as n_reports
+    from current_observations as c
+    join sum_kpis using (kpi_id)
+    where c.district_id <> 'city'
+    group by c.kpi_id, c.period
+),
+reported as (
+    select c.kpi_id, c.district_id, c.period, c.value, 1 as n_reports
+    from current_observations as c
+    where c.district_id = 'city'
+      and c.kpi_id not in (select kpi_id from sum_kpis)
+)
+select * from summed
+union all
+select * from reported;
+
+create or replace view unit_values as
+select kpi_id, district_id, period, value, 1 as n_reports
+from current_observations
+where district_id <> 'city'
+union all
+select kpi_id, district_id, period, value, n_reports
+from city_values;
+"""
+
+
+def one(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple | None:
+    """First row of a query, fully fetched (duckdb 2 keeps a half-read result open and then
+    refuses other work on the connection, e.g. register())."""
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0] if rows else None
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> object:
+    row = one(con, sql, params)
+    return row[0] if row else None
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Bring the schema to SCHEMA_VERSION; safe to call on every connect."""
+    con.execute("create table if not exists schema_version (version integer not null, applied_at timestamp)")
+    current = int(scalar(con, "select coalesce(max(version), 0) from schema_version") or 0)
+    for version in range(current, SCHEMA_VERSION):
+        con.execute("begin transaction")
+        con.execute(MIGRATIONS[version])
+        con.execute("insert into schema_version values (?, now())", [version + 1])
+        con.execute("commit")
+    con.execute(VIEWS)
+    return SCHEMA_VERSION
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One unit of work: commit on success, roll back on any error (then re-raise)."""
+    con.execute("begin transaction")
+    try:
+        yield con
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
+
+
+def audit(con: duckdb.DuckDBPyConnection, user: str, action: str, detail: dict) -> None:
+    """Append to the audit log (never updated or deleted from the app)."""
+    con.execute(
+        "insert into audit_log values (nextval('audit_seq'), now(), ?, ?, ?)",
+        [user, action, json.dumps(detail, ensure_ascii=False, default=str)],
+    )
+
+
+def load_reference(con: duckdb.DuckDBPyConnection, cfg: TargetsConfig, *, user: str = "system") -> None:
+    """Replace bureaus, districts, KPIs and targets with those of targets.yaml (one transaction)."""
+    start = cfg.policy.start
+    with transaction(con):
+        for table in ("targets", "kpis", "districts", "bureaus"):
+            con.execute(f"delete from {table}")  # table names are constants
+        con.executemany(
+            "insert into bureaus values (?, ?, ?)",
+            [[b.id, b.name_zh, b.name_en] for b in cfg.bureaus],
+        )
+        con.executemany(
+            "insert into districts values (?, ?, ?, ?, ?)",
+            [[d.id, d.name_zh, d.name_en, d.kind, i] for i, d in enumerate(cfg.districts)],
+        )
+        con.executemany(
+            "insert into kpis values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                [
+                    k.id, k.section, k.name_zh, k.name_en, k.unit_zh, k.unit_en, k.value_type,
+                    k.reporting, k.aggregation, k.lead, list(k.co), k.activity, k.source, i,
+                ]
+                for i, k in enumerate(cfg.kpis)
+            ],
+        )  # fmt: skip
+        con.executemany(
+            "insert into targets values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                [
+                    t.id, t.kpi, t.section, t.name_zh, t.name_en, t.kind, t.comparator, t.value,
+                    t.tolerance, t.deadline, t.start or start,
+                    t.baseline.value if t.baseline else None,
+                    t.baseline.date if t.baseline else None,
+                    ["city"] if t.scope == "city" else list(t.scope),
+                    json.dumps([{"date": m.date.isoformat(), "value": m.value} for m in t.milestones]),
+                    t.source, t.note, i,
+                ]
+                for i, t in enumerate(cfg.targets)
+            ],
+        )  # fmt: skip
+        audit(con, user, "targets_reload", {"kpis": len(cfg.kpis), "targets": len(cfg.targets)})
+
+
+def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    con.execute("insert or replace into meta values (?, ?)", [key, value])
+
+
+def get_meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    value = scalar(con, "select value from meta where key = ?", [key])
+    return None if value is None else str(value)
+
+
+def is_empty(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when no observation has ever been loaded."""
+    return scalar(con, "select count(*) from observations") == 0
+
+
+def reference_fingerprint(cfg: TargetsConfig) -> str:
+    return hashlib.sha256(cfg.model_dump_json().encode()).hexdigest()
+
+
+def open_warehouse(path: Path | str | None = None, cfg: TargetsConfig | None = None) -> duckdb.DuckDBPyConnection:
+    """Connect, migrate and make sure the reference tables reflect targets.yaml."""
+    from monitor.targets import load_targets
+
+    con = connect(path)
+    cfg = cfg or load_targets()
+    sync_reference(con, cfg)
+    return con
+
+
+def sync_reference(con: duckdb.DuckDBPyConnection, cfg: TargetsConfig, *, user: str = "system") -> bool:
+    """Reload bureaus, KPIs and targets when targets.yaml changed since the last load."""
+    fingerprint = reference_fingerprint(cfg)
+    if get_meta(con, "targets_fingerprint") == fingerprint:
+        return False
+    load_reference(con, cfg, user=user)
+    set_meta(con, "targets_fingerprint", fingerprint)
+    return True

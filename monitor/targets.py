@@ -1,0 +1,253 @@
+"""The policy's targets, loaded from targets.yaml and validated before anything uses them.
+
+A wrong targets.yaml would silently mis-judge a target, so every entry is checked on load and
+every problem is reported with the entry it belongs to (e.g. ``targets[12] (id=housing_15k)``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TARGETS = ROOT / "targets.yaml"
+
+CITY = "city"  # district_id of the whole city (全市)
+
+Kind = Literal["cumulative", "stock", "annual", "ratio", "cap", "milestone"]
+Comparator = Literal[">=", "<=", "~"]
+# How a bureau reports a KPI each month:
+#   increment  - the new amount in that month (people placed in March)
+#   cumulative - the running total since the policy began (units raised to date)
+#   level      - the state at month end (firms above the size threshold, a coverage ratio)
+Reporting = Literal["increment", "cumulative", "level"]
+# sum: districts report, the city is their sum. city: only a city-wide figure (ratios, city bodies).
+Aggregation = Literal["sum", "city"]
+# count/amount are non-negative; ratio is a percentage 0-100; flag is 1 (done) or 0 (not yet).
+ValueType = Literal["count", "amount", "ratio", "flag"]
+
+
+class TargetsError(ValueError):
+    """targets.yaml is unusable; the message lists every problem with the entry it belongs to."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("targets.yaml 校验失败 / invalid:\n" + "\n".join(f"- {p}" for p in problems))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Bureau(_Model):
+    id: str
+    name_zh: str
+    name_en: str
+
+
+class District(_Model):
+    id: str
+    name_zh: str
+    name_en: str
+    kind: Literal["district", "banner", "zone", "city"]
+    aliases: list[str] = Field(default_factory=list)
+
+
+class Kpi(_Model):
+    """A figure bureaus report monthly. Activity KPIs (no target) track people served or money paid."""
+
+    id: str
+    section: str
+    name_zh: str
+    name_en: str
+    unit_zh: str
+    unit_en: str
+    value_type: ValueType
+    reporting: Reporting
+    aggregation: Aggregation
+    lead: str
+    co: list[str] = Field(default_factory=list)
+    activity: bool = False
+    source: str
+
+
+class Baseline(_Model):
+    value: float
+    date: dt.date
+
+
+class Milestone(_Model):
+    date: dt.date
+    value: float
+
+
+class Target(_Model):
+    id: str
+    kpi: str
+    section: str
+    name_zh: str
+    name_en: str
+    kind: Kind
+    comparator: Comparator
+    value: float
+    tolerance: float | None = None  # for "~" (左右): met within value ± tolerance, same unit as value
+    deadline: dt.date
+    start: dt.date | None = None  # start of the target period; default: the policy's start
+    baseline: Baseline | None = None
+    scope: Literal["city"] | list[str] = "city"
+    milestones: list[Milestone] = Field(default_factory=list)
+    source: str
+    note: str | None = None
+
+    @field_validator("deadline", "start", mode="before")
+    @classmethod
+    def _strict_date(cls, v: object) -> object:
+        # YAML gives dates as datetime.date; a bare string like "2025" or "2025年底" is a mistake.
+        if v is None or isinstance(v, dt.date):
+            return v
+        if isinstance(v, str):
+            try:
+                return dt.date.fromisoformat(v)
+            except ValueError as exc:
+                raise ValueError(f"不是日期 (YYYY-MM-DD): {v!r}") from exc
+        raise ValueError(f"不是日期 (YYYY-MM-DD): {v!r}")
+
+
+class Thresholds(_Model):
+    at_risk: float = 0.85  # forecast reaches >= 85% of the remaining distance -> at_risk, below -> off_track
+    stale_months: int = 2  # no figure in the last N reporting months -> no_data
+    trend_months: int = 9  # window of the Theil-Sen slope
+
+
+class Reporting_(_Model):
+    due_day: int = 10  # a month's report is due on this day of the following month
+    max_upload_mb: float = 20.0
+
+
+class Policy(_Model):
+    title: str
+    issued: dt.date
+    start: dt.date  # first reportable month (first day)
+
+
+class TargetsConfig(_Model):
+    version: int
+    policy: Policy
+    thresholds: Thresholds = Thresholds()
+    reporting: Reporting_ = Reporting_()
+    bureaus: list[Bureau]
+    districts: list[District]
+    kpis: list[Kpi]
+    targets: list[Target]
+
+    @property
+    def kpi_by_id(self) -> dict[str, Kpi]:
+        return {k.id: k for k in self.kpis}
+
+    @property
+    def bureau_by_id(self) -> dict[str, Bureau]:
+        return {b.id: b for b in self.bureaus}
+
+    @property
+    def district_by_id(self) -> dict[str, District]:
+        return {d.id: d for d in self.districts}
+
+    def reporting_districts(self) -> list[District]:
+        """The 10 reporting units (7 banners, 2 districts, 高新区), without the city."""
+        return [d for d in self.districts if d.kind != "city"]
+
+    def kpis_of_bureau(self, bureau_id: str) -> list[Kpi]:
+        """KPIs a bureau reports: the lead bureau submits, co-responsible bureaus only help."""
+        return [k for k in self.kpis if k.lead == bureau_id]
+
+
+def _entry(kind: str, idx: int, raw: object) -> str:
+    ident = raw.get("id") if isinstance(raw, dict) else None
+    return f"{kind}[{idx}]" + (f" (id={ident})" if ident else "")
+
+
+def _pydantic_problems(exc: ValidationError, raw: dict) -> list[str]:
+    problems = []
+    for err in exc.errors():
+        loc = list(err["loc"])
+        where = "targets.yaml"
+        if len(loc) >= 2 and isinstance(loc[1], int) and isinstance(raw.get(loc[0]), list):
+            items = raw[loc[0]]
+            where = _entry(str(loc[0]), loc[1], items[loc[1]] if loc[1] < len(items) else None)
+            loc = loc[2:]
+        field = ".".join(str(p) for p in loc) or "(entry)"
+        msg = err["msg"]
+        if err["type"] == "literal_error":
+            msg = f"取值 {err.get('input')!r} 无效，应为 {err['ctx']['expected']}"
+        problems.append(f"{where}: {field}: {msg}")
+    return problems
+
+
+def _cross_check(cfg: TargetsConfig) -> list[str]:
+    problems: list[str] = []
+    for kind, items in (
+        ("bureaus", cfg.bureaus),
+        ("districts", cfg.districts),
+        ("kpis", cfg.kpis),
+        ("targets", cfg.targets),
+    ):
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            if item.id in seen:
+                problems.append(f"{kind}[{i}] (id={item.id}): 重复的 id / duplicate id")
+            seen.add(item.id)
+    bureaus = cfg.bureau_by_id
+    districts = {d.id for d in cfg.districts if d.kind != "city"}
+    if not any(d.kind == "city" and d.id == CITY for d in cfg.districts):
+        problems.append(f"districts: 缺少全市 (id={CITY}, kind=city)")
+    kpis = cfg.kpi_by_id
+    for i, k in enumerate(cfg.kpis):
+        for b in [k.lead, *k.co]:
+            if b not in bureaus:
+                problems.append(f"kpis[{i}] (id={k.id}): 未知责任单位 / unknown bureau {b!r}")
+    for i, t in enumerate(cfg.targets):
+        where = f"targets[{i}] (id={t.id})"
+        kpi = kpis.get(t.kpi)
+        if kpi is None:
+            problems.append(f"{where}: 未知指标 / unknown kpi {t.kpi!r}")
+        elif kpi.activity:
+            problems.append(f"{where}: 指标 {t.kpi} 是无目标的活动指标 / activity kpi cannot carry a target")
+        if t.comparator == "~" and not t.tolerance:
+            problems.append(f"{where}: “~”（左右）目标需要 tolerance")
+        if t.kind == "cap" and t.comparator != "<=":
+            problems.append(f"{where}: cap 目标的 comparator 应为 <=")
+        if isinstance(t.scope, list):
+            for d in t.scope:
+                if d not in districts:
+                    problems.append(f"{where}: 未知旗区 / unknown district {d!r}")
+        if t.baseline and t.baseline.date > t.deadline:
+            problems.append(f"{where}: 基线日期晚于截止日期")
+    return problems
+
+
+def parse_targets(raw: object) -> TargetsConfig:
+    """Validate an already-parsed YAML document."""
+    if not isinstance(raw, dict):
+        raise TargetsError(["targets.yaml: 顶层应为映射 / top level must be a mapping"])
+    try:
+        cfg = TargetsConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise TargetsError(_pydantic_problems(exc, raw)) from None
+    problems = _cross_check(cfg)
+    if problems:
+        raise TargetsError(problems)
+    return cfg
+
+
+def load_targets(path: Path | str = DEFAULT_TARGETS) -> TargetsConfig:
+    """Read and validate targets.yaml; raise TargetsError naming every bad entry."""
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise TargetsError([f"targets.yaml: YAML 语法错误: {exc}"]) from None
+    return parse_targets(raw)
