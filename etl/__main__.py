@@ -118,6 +118,16 @@ def main(argv: list[str] | None = None) -> int:
             )
             rows = sum(r.rows_loaded for r in results)
             print(f"演示数据（合成，非真实数据）已导入：{len(results)}份报表，{rows}条数据 -> {path}")
+            from etl.demo import create_demo_accounts
+
+            accounts = create_demo_accounts(cfg, con)
+            if accounts:
+                print("演示账号（仅用于演示）：")
+                for user, password, role, bureau in accounts:
+                    print(
+                        f"  {role:<8} {user:<20} {password}"
+                        + (f"  ({cfg.bureau_by_id[bureau].name_zh})" if bureau else "")
+                    )
             return 0
     finally:
         con.close()

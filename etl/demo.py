@@ -216,3 +216,29 @@ def _demo_revision(cfg: TargetsConfig, con, archive: Path | None, until: dt.date
         archive=archive, today=max(when.date(), period), submitted_at=when,
     )  # fmt: skip
     results.append(res)
+
+
+def demo_accounts(cfg: TargetsConfig) -> list[tuple[str, str, str, str | None]]:
+    """(user, password, role, bureau): one per role and one per reporting bureau.
+
+    Demo passwords follow a visible pattern on purpose (they are printed and shown on the sign-in
+    page in demo mode only); real accounts are created with `python -m monitor users add`.
+    """
+    accounts: list[tuple[str, str, str, str | None]] = [
+        ("leader", "leader-0477", "leader", None),
+        ("admin", "admin-0477", "admin", None),
+    ]
+    for b in sorted({k.lead for k in cfg.kpis}):
+        accounts.append((b, f"{b}-0477", "reporter", b))
+    return accounts
+
+
+def create_demo_accounts(cfg: TargetsConfig, con) -> list[tuple[str, str, str, str | None]]:
+    from monitor import auth
+
+    made = []
+    for user, password, role, bureau in demo_accounts(cfg):
+        if auth.get_user(con, user) is None:
+            auth.add_user(con, user, password, role, bureau_id=bureau, by="demo")  # type: ignore[arg-type]
+            made.append((user, password, role, bureau))
+    return made

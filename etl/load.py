@@ -152,6 +152,7 @@ def load_bytes(
     submitted_at: dt.datetime | None = None,
     max_mb: float = DEFAULT_MAX_MB,
     dry_run: bool = False,
+    reason: str | None = None,
 ) -> LoadResult:
     """Validate and, if clean, load. Every outcome except a dry run and a duplicate is logged."""
     file_name = safe_name(file_name)
@@ -220,7 +221,7 @@ def load_bytes(
             )
             loaded, revised, periods = int(stats[0]), int(stats[1]), sorted(stats[2] or [])
             con.execute(
-                "insert into submissions values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', null, ?)",
+                "insert into submissions values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?)",
                 [
                     sid,
                     bureau_id,
@@ -233,6 +234,7 @@ def load_bytes(
                     loaded,
                     n_rows - loaded,
                     0,
+                    reason,
                     archive_name,
                 ],
             )
@@ -260,6 +262,7 @@ def load_bytes(
             "user": user,
             "submitted_at": when.isoformat(),
             "today": (today or when.date()).isoformat(),
+            "reason": reason,
         }
         _write_manifest(archive, entry)
     result.outcome, result.submission_id = "accepted", sid

@@ -6,6 +6,7 @@ A cell that cannot be understood becomes NA here; validate.py turns each NA into
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,8 +105,13 @@ def parse_periods(s: pd.Series) -> pd.Series:
     year = year.fillna(from_serial.dt.year)
     month = month.fillna(from_serial.dt.month)
     valid = year.between(1900, 2200) & month.between(1, 12)
+    # float64, not the nullable Int64 to_numeric may give: to_datetime cannot assemble from a masked
+    # integer column holding NA (one bad period among good ones raised instead of becoming NaT)
     stamp = pd.to_datetime(
-        pd.DataFrame({"year": year.where(valid), "month": month.where(valid), "day": 1}), errors="coerce"
+        pd.DataFrame(
+            {"year": year.where(valid).astype("float64"), "month": month.where(valid).astype("float64"), "day": 1}
+        ),
+        errors="coerce",
     )
     return stamp.astype("datetime64[s]")
 
@@ -131,32 +137,58 @@ def district_lookup(cfg: TargetsConfig) -> dict[str, str]:
     return out
 
 
+def _distinct(s: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """(codes, distinct values) of a column: every parser here works cell by cell, so it runs on the
+    distinct texts only and the result is spread back with `_spread`. A monthly report of a million
+    rows holds a few thousand KPI codes, ten districts and a few months; this is what keeps the
+    per-cell Python string work (translate, regex extract) from scaling with the row count."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=False)
+    return codes, pd.Series(np.asarray(uniques, dtype=object), dtype="string")
+
+
+def _spread(parsed: pd.Series, codes: np.ndarray) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """The parsed distinct values taken back to one per row (text as pandas' default str dtype)."""
+    if isinstance(parsed.dtype, pd.StringDtype):
+        parsed = parsed.astype("str")
+    return parsed.array.take(codes)
+
+
+def _by_distinct(s: pd.Series, parse: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    codes, uniques = _distinct(s)
+    return pd.Series(_spread(parse(uniques), codes))
+
+
 def normalise(raw: RawTable, cfg: TargetsConfig) -> Normalised:
     cols = map_columns(raw)
-    cells = raw.cells
+    # the raw cells stay in pandas' (Arrow-backed) str dtype: turning a million cells into Python
+    # objects and back costs more than all the checks together
+    cells = raw.cells.reset_index(drop=True).astype("str")
     labels = {f: f"{column_letter(j)}（{raw.header[j] or LABEL_ZH.get(f, f)}）" for f, j in cols.items()}
     kpis = kpi_lookup(cfg)
     kpi_col = cols.get("kpi", cols.get("kpi_name"))
-    kpi_raw = cells[kpi_col].astype("string")
-    kpi_id = lookup(kpi_raw, kpis)
+    kpi_raw = cells[kpi_col]
+    kpi_id = _by_distinct(kpi_raw, lambda u: lookup(u, kpis))
     if "kpi" in cols and "kpi_name" in cols:
         # an empty code cell falls back to the name typed beside it
-        by_name = lookup(cells[cols["kpi_name"]], kpis)
-        kpi_id = kpi_id.fillna(by_name.where(clean_text(kpi_raw) == ""))
+        by_name = _by_distinct(cells[cols["kpi_name"]], lambda u: lookup(u, kpis))
+        code_blank = _by_distinct(kpi_raw, lambda u: clean_text(u) == "")
+        kpi_id = kpi_id.fillna(by_name.where(code_blank.fillna(False).astype(bool)))
     units = sorted({k.unit_zh for k in cfg.kpis})
-    value, pct = parse_numbers(cells[cols["value"]], units)
+    codes, uniques = _distinct(cells[cols["value"]])
+    value_u, pct_u = parse_numbers(uniques, units)
+    districts = district_lookup(cfg)
     frame = pd.DataFrame(
         {
             "row": raw.rows.to_numpy(),
-            "kpi_raw": kpi_raw.to_numpy(),
-            "district_raw": cells[cols["district"]].astype("string").to_numpy(),
-            "period_raw": cells[cols["period"]].astype("string").to_numpy(),
-            "value_raw": cells[cols["value"]].astype("string").to_numpy(),
-            "kpi_id": kpi_id.to_numpy(),
-            "district_id": lookup(cells[cols["district"]], district_lookup(cfg)).to_numpy(),
-            "period": parse_periods(cells[cols["period"]]).to_numpy(),
-            "value": value.to_numpy(dtype=np.float64, na_value=np.nan),
-            "pct": pct.to_numpy(dtype=bool),
+            "kpi_raw": kpi_raw.array,
+            "district_raw": cells[cols["district"]].array,
+            "period_raw": cells[cols["period"]].array,
+            "value_raw": cells[cols["value"]].array,
+            "kpi_id": kpi_id.array,
+            "district_id": _by_distinct(cells[cols["district"]], lambda u: lookup(u, districts)).array,
+            "period": _by_distinct(cells[cols["period"]], parse_periods).to_numpy(),
+            "value": value_u.to_numpy(dtype=np.float64, na_value=np.nan)[codes],
+            "pct": pct_u.to_numpy(dtype=bool)[codes],
         }
     )
     return Normalised(raw.file_name, frame, labels)

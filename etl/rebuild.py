@@ -46,9 +46,17 @@ def rebuild(
         for i, e in enumerate(entries):
             data = (archive / e["archive_name"]).read_bytes()
             res = load_bytes(
-                e["file_name"], data, cfg, e["bureau_id"], e["user"], con, archive=None,
-                today=dt.date.fromisoformat(e["today"]), submitted_at=dt.datetime.fromisoformat(e["submitted_at"]),
-            )  # fmt: skip
+                e["file_name"],
+                data,
+                cfg,
+                e["bureau_id"],
+                e["user"],
+                con,
+                archive=None,
+                today=dt.date.fromisoformat(e["today"]),
+                submitted_at=dt.datetime.fromisoformat(e["submitted_at"]),
+                reason=e.get("reason"),
+            )
             if not res.ok:
                 raise RuntimeError(f"archived file {e['file_name']} no longer loads: {res.problems[0].zh()}")
             if progress:

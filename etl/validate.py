@@ -6,6 +6,7 @@ Rules are boolean masks over the whole table, so a million rows cost one pass pe
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -32,7 +33,10 @@ class Checked:
 def _problems(
     n: Normalised, mask: pd.Series | np.ndarray, field: str, raw_col: str | None, zh: str, en: str
 ) -> list[Problem]:
-    sub = n.frame.loc[np.asarray(mask, dtype=bool)]
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any():  # the usual case: no copy of a million-row frame per rule
+        return []
+    sub = n.frame.loc[mask]
     label = n.columns.get(field) or n.columns.get("kpi_name")
     values = sub[raw_col].tolist() if raw_col else [None] * len(sub)
     return [
@@ -41,13 +45,24 @@ def _problems(
     ]
 
 
-def _per_row(n: Normalised, mask: pd.Series, field: str, raw_col: str, zh: pd.Series, en: pd.Series) -> list[Problem]:
-    """Like _problems, with a reason that differs per row (it quotes a name or a figure)."""
-    idx = np.flatnonzero(np.asarray(mask, dtype=bool))
-    f = n.frame
+def _per_row(
+    n: Normalised,
+    mask: pd.Series,
+    field: str,
+    raw_col: str,
+    zh: Callable[[pd.Index], pd.Series],
+    en: Callable[[pd.Index], pd.Series],
+) -> list[Problem]:
+    """Like _problems, with a reason that differs per row (it quotes a name or a figure).
+    zh/en build the reasons for the flagged rows only (never a million strings for a few problems)."""
+    sub = n.frame.loc[np.asarray(mask, dtype=bool)]
+    if sub.empty:
+        return []
     return [
-        Problem(n.file_name, int(f["row"].iat[i]), n.columns.get(field), str(f[raw_col].iat[i]), zh.iat[i], en.iat[i])
-        for i in idx
+        Problem(n.file_name, int(r), n.columns.get(field), str(v), z, e)
+        for r, v, z, e in zip(
+            sub["row"].tolist(), sub[raw_col].tolist(), zh(sub.index).tolist(), en(sub.index).tolist(), strict=True
+        )
     ]
 
 
@@ -83,7 +98,8 @@ def validate(
     bureau_en = {b.id: b.name_en for b in cfg.bureaus}
 
     # -- KPI
-    kpi_blank = _blank(f["kpi_raw"])
+    # an empty code is fine when normalise found the KPI by the name typed beside it
+    kpi_blank = _blank(f["kpi_raw"]) & f["kpi_id"].isna()
     kpi_unknown = f["kpi_id"].isna() & ~kpi_blank
     problems += _problems(n, kpi_blank, "kpi", "kpi_raw", "指标编码为空", "KPI is empty")
     problems += _problems(
@@ -101,8 +117,12 @@ def validate(
         foreign,
         "kpi",
         "kpi_raw",
-        "该指标不属于本单位报送（责任单位：" + meta["lead"].map(bureau_names).fillna("") + "）",
-        "this KPI is not reported by your bureau (reported by " + meta["lead"].map(bureau_en).fillna("") + ")",
+        lambda i: "该指标不属于本单位报送（责任单位：" + meta["lead"].loc[i].map(bureau_names).fillna("") + "）",
+        lambda i: (
+            "this KPI is not reported by your bureau (reported by "
+            + meta["lead"].loc[i].map(bureau_en).fillna("")
+            + ")"
+        ),
     )
 
     # -- district
@@ -210,7 +230,8 @@ def validate(
     )
     problems += _problems(
         n,
-        (vt.isin(["count", "flag"])) & v.notna() & (v != np.floor(v)),
+        # a flag that is not 0/1 already has its own message above
+        (vt == "count") & v.notna() & (v != np.floor(v)),
         "value",
         "value_raw",
         "该指标为计数，应为整数",
@@ -276,30 +297,33 @@ def _cumulative_falls(
                 select
                     *,
                     lag(value) over w as prev_value,
-                    lag(period) over w as prev_period
+                    lag(period) over w as prev_period,
+                    lead(value) over w as next_value,
+                    lead(period) over w as next_period,
+                    lead(row) over w as next_row
                 from series
                 window w as (partition by kpi_id, district_id order by period)
             )
-            select row, value, prev_value, prev_period
+            select row, value, prev_value, prev_period, next_value, next_period
             from ordered
-            where row is not null and value < prev_value
+            where row is not null
+              and (value < prev_value or (next_row is null and value > next_value))
             order by row
             """
         ).fetchall()
     finally:
         con.unregister("incoming_cum")
     label = n.columns.get("value")
-    return [
-        Problem(
-            n.file_name,
-            int(r),
-            label,
-            f"{v:g}",
-            f"累计数不应下降：低于{month_zh(p)}的{pv:g}",
-            f"a cumulative figure cannot fall: below {pv:g} reported for {p:%Y-%m}",
-        )
-        for r, v, pv, p in rows
-    ]
+    out = []
+    for r, v, pv, p, nv, np_ in rows:
+        if pv is not None and v < pv:
+            zh = f"累计数不应下降：低于{month_zh(p)}的{pv:g}"
+            en = f"a cumulative figure cannot fall: below {pv:g} reported for {p:%Y-%m}"
+        else:  # an earlier month above a later month already in the warehouse
+            zh = f"累计数不应下降：高于{month_zh(np_)}已报送的{nv:g}"
+            en = f"a cumulative figure cannot fall: above {nv:g} already reported for {np_:%Y-%m}"
+        out.append(Problem(n.file_name, int(r), label, f"{v:g}", zh, en))
+    return out
 
 
 def _jumps(n: Normalised, good: pd.DataFrame, meta: pd.DataFrame, con: duckdb.DuckDBPyConnection) -> list[Problem]:

@@ -18,7 +18,7 @@ import duckdb
 from monitor.targets import ROOT, TargetsConfig
 
 DEFAULT_DB = ROOT / "data" / "warehouse.duckdb"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def db_path(cli_value: str | os.PathLike[str] | None = None) -> Path:
@@ -30,7 +30,7 @@ def db_path(cli_value: str | os.PathLike[str] | None = None) -> Path:
 
 
 def archive_dir(path: Path) -> Path:
-    """Accepted and rejected raw files are archived beside the warehouse, by sha256."""
+    """Accepted raw files are archived beside the warehouse, by sha256 (rejected ones are not kept)."""
     return path.parent / "archive"
 
 
@@ -155,6 +155,21 @@ MIGRATIONS: list[str] = [
     create table if not exists meta (
         key varchar primary key,
         value varchar not null
+    );
+    """,
+    # 1 -> 2: local accounts (argon2 hashes only)
+    """
+    create table if not exists users (
+        user_name varchar primary key,
+        display_name varchar not null,
+        role varchar not null,
+        bureau_id varchar,
+        password_hash varchar not null,
+        active boolean not null,
+        failed_count integer not null,
+        locked_until timestamp,
+        created_at timestamp not null,
+        updated_at timestamp not null
     );
     """,
 ]

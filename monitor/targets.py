@@ -75,14 +75,30 @@ class Kpi(_Model):
     source: str
 
 
+def _as_date(v: object) -> object:
+    """YAML gives dates as datetime.date; "2025", "2025年底" or a bare number is a mistake."""
+    if v is None or isinstance(v, dt.date):
+        return v
+    if isinstance(v, str):
+        try:
+            return dt.date.fromisoformat(v)
+        except ValueError as exc:
+            raise ValueError(f"不是日期 (YYYY-MM-DD): {v!r}") from exc
+    raise ValueError(f"不是日期 (YYYY-MM-DD): {v!r}")
+
+
 class Baseline(_Model):
     value: float
     date: dt.date
+
+    _date = field_validator("date", mode="before")(classmethod(lambda cls, v: _as_date(v)))
 
 
 class Milestone(_Model):
     date: dt.date
     value: float
+
+    _date = field_validator("date", mode="before")(classmethod(lambda cls, v: _as_date(v)))
 
 
 class Target(_Model):
@@ -106,15 +122,7 @@ class Target(_Model):
     @field_validator("deadline", "start", mode="before")
     @classmethod
     def _strict_date(cls, v: object) -> object:
-        # YAML gives dates as datetime.date; a bare string like "2025" or "2025年底" is a mistake.
-        if v is None or isinstance(v, dt.date):
-            return v
-        if isinstance(v, str):
-            try:
-                return dt.date.fromisoformat(v)
-            except ValueError as exc:
-                raise ValueError(f"不是日期 (YYYY-MM-DD): {v!r}") from exc
-        raise ValueError(f"不是日期 (YYYY-MM-DD): {v!r}")
+        return _as_date(v)
 
 
 class Thresholds(_Model):

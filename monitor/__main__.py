@@ -1,0 +1,134 @@
+"""python -m monitor: the monitor's figures without the dashboard, for scripts, checks and cron jobs.
+
+    python -m monitor scorecard --as-of 2025-09 [--db PATH] [--format table|csv|json] [--district 东胜区]
+
+Subcommands share the warehouse options; more (users, briefing) plug into the same subparsers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from monitor import db, progress
+from monitor.targets import DEFAULT_TARGETS, TargetsConfig, TargetsError, load_targets
+
+# The scorecard fields the command line prints, in this order, in every format.
+SCORECARD_FIELDS: tuple[str, ...] = (
+    "target_id", "kpi_id", "name_zh", "unit", "deadline", "comparator", "target_value", "baseline_value",
+    "actual", "as_of", "expected", "progress", "forecast", "forecast_low", "forecast_high", "status",
+    "reason_zh", "reason_en",
+)  # fmt: skip
+_NUMERIC = ("target_value", "baseline_value", "actual", "expected", "progress", "forecast", "forecast_low", "forecast_high")
+
+
+def _month(text: str) -> dt.date:
+    try:
+        return dt.datetime.strptime(text, "%Y-%m").date()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"月份应为 YYYY-MM / month as YYYY-MM: {text!r}") from None
+
+
+def _load_cfg(path: str | None) -> TargetsConfig | None:
+    """targets.yaml supplies the thresholds and district aliases; without the file the defaults apply."""
+    p = Path(path) if path else DEFAULT_TARGETS
+    if not p.exists():
+        if path:
+            raise TargetsError([f"{p}: 文件不存在 / not found"])
+        return None
+    return load_targets(p)
+
+
+def _open(path: str | None, cfg: TargetsConfig | None) -> duckdb.DuckDBPyConnection:
+    """Read-only when the warehouse exists (never lock out the ETL or the app for a report);
+    otherwise create it with the reference tables, so the scorecard lists every target as 数据缺失."""
+    p = db.db_path(path)
+    if p.exists():
+        return db.connect(p, read_only=True)
+    if cfg is None:
+        return db.connect(p)
+    return db.open_warehouse(p, cfg)
+
+
+def _number(value: object) -> float | None:
+    if value is None:
+        return None
+    x = float(value)  # type: ignore[arg-type]
+    return None if math.isnan(x) else x
+
+
+def scorecard_records(card: pd.DataFrame) -> list[dict[str, object]]:
+    """The printed fields as plain JSON-able values: numbers as numbers, null for NaN, ISO dates."""
+    records = []
+    for r in card.to_dict("records"):
+        rec: dict[str, object] = {
+            "target_id": r["target_id"],
+            "kpi_id": r["kpi_id"],
+            "name_zh": r["name_zh"],
+            "unit": r["unit_zh"],
+            "deadline": pd.Timestamp(r["deadline"]).strftime("%Y-%m-%d"),
+            "comparator": r["comparator"],
+            "as_of": pd.Timestamp(r["as_of"]).strftime("%Y-%m"),
+            "status": r["status"],
+            "reason_zh": r["reason_zh"],
+            "reason_en": r["reason_en"],
+        }
+        rec.update({k: _number(r[k]) for k in _NUMERIC})
+        records.append({k: rec[k] for k in SCORECARD_FIELDS})
+    return records
+
+
+def _cmd_scorecard(args: argparse.Namespace) -> int:
+    cfg = _load_cfg(args.targets)
+    con = _open(args.db, cfg)
+    try:
+        district = progress.resolve_district(con, args.district, cfg) if args.district else None
+        card = progress.scorecard(con, args.as_of, district=district, cfg=cfg)
+    finally:
+        con.close()
+    records = scorecard_records(card)
+    if args.format == "json":
+        json.dump(records, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    elif args.format == "csv":
+        pd.DataFrame(records, columns=list(SCORECARD_FIELDS)).to_csv(sys.stdout, index=False)
+    else:
+        frame = pd.DataFrame(records, columns=list(SCORECARD_FIELDS))
+        with pd.option_context("display.width", 250, "display.max_columns", None, "display.max_colwidth", 120):
+            sys.stdout.write(frame.to_string(index=False, float_format=lambda x: f"{x:,.4g}") + "\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m monitor", description="0477 监测：目标进展 / progress monitor")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", default=None, help="warehouse file (default: $MONITOR_DB or data/warehouse.duckdb)")
+    common.add_argument("--targets", default=None, help="targets.yaml for thresholds and aliases (default: repo's)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sc = sub.add_parser("scorecard", parents=[common], help="每项目标的进展与状态 / every target's status")
+    sc.add_argument("--as-of", required=True, type=_month, help="month of the data, YYYY-MM (its figures included)")
+    sc.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    sc.add_argument("--district", default=None, help="旗区 id 或中文名 / district id or name (default: whole city)")
+    sc.set_defaults(func=_cmd_scorecard)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (TargetsError, ValueError, KeyError, duckdb.Error) as exc:
+        print(f"错误 / error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,217 @@
+"""One catalogue for every UI string: Simplified Chinese first, English on the toggle.
+
+KPI and target names come from targets.yaml (name_zh / name_en), not from here.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Lang = Literal["zh", "en"]
+
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "achieved": ("已完成", "Achieved"),
+    "on_track": ("正常推进", "On track"),
+    "at_risk": ("需关注", "At risk"),
+    "off_track": ("明显滞后", "Off track"),
+    "overdue": ("逾期未完成", "Overdue"),
+    "no_data": ("数据缺失", "No data"),
+}
+
+KIND_LABELS: dict[str, tuple[str, str]] = {
+    "cumulative": ("累计", "Cumulative"),
+    "stock": ("存量", "Stock"),
+    "annual": ("年度", "Annual"),
+    "ratio": ("比率", "Ratio"),
+    "cap": ("上限", "Cap"),
+    "milestone": ("里程碑", "Milestone"),
+}
+
+CATALOGUE: dict[str, tuple[str, str]] = {
+    "app_title": ("暖城“新市民”0477系列措施监测", "Ordos New Residents 0477 Monitor"),
+    "app_subtitle": (
+        "服务暖城“新市民”0477系列措施 目标进展监测平台",
+        "Progress monitor of the 0477 measures for new residents",
+    ),
+    "language": ("语言 / Language", "语言 / Language"),
+    "as_of": ("数据截至", "As of"),
+    "demo_banner": (
+        "当前为演示数据（合成数据，非真实统计），仅供功能演示。",
+        "This is the synthetic demo dataset, not real statistics.",
+    ),
+    "empty_title": ("数据库中还没有数据", "The warehouse has no data yet"),
+    "empty_body": (
+        "请由责任单位在“数据上报”页面上传月报，或由管理员在命令行导入：\n\n"
+        "`python -m etl load 月报.xlsx --bureau housing --user 张三`\n\n"
+        "如需查看演示效果，可运行 `python -m etl demo` 导入合成演示数据。",
+        "Bureaus upload monthly reports on the Reporting page, or an administrator loads them:\n\n"
+        "`python -m etl load report.xlsx --bureau housing --user alice`\n\n"
+        "To try the dashboard, `python -m etl demo` loads a synthetic demo dataset.",
+    ),
+    # sign-in
+    "sign_in": ("登录", "Sign in"),
+    "sign_out": ("退出登录", "Sign out"),
+    "user_name": ("账号", "User name"),
+    "password": ("密码", "Password"),
+    "role": ("角色", "Role"),
+    "role_leader": ("领导", "Leader"),
+    "role_reporter": ("填报人员", "Bureau reporter"),
+    "role_admin": ("管理员", "Administrator"),
+    "session_expired": ("登录已过期，请重新登录。", "Your session expired; please sign in again."),
+    "demo_accounts": ("演示账号", "Demo accounts"),
+    "demo_accounts_note": (
+        "仅在演示数据模式下显示。正式环境由管理员创建账号。",
+        "Shown only with the demo dataset. In production an administrator creates accounts.",
+    ),
+    # navigation
+    "nav_overview": ("总览", "Overview"),
+    "nav_detail": ("指标详情", "Target detail"),
+    "nav_districts": ("旗区对比", "Districts"),
+    "nav_bureaus": ("责任单位", "Bureaus"),
+    "nav_quality": ("数据质量", "Data quality"),
+    "nav_upload": ("数据上报", "Reporting"),
+    "nav_briefing": ("简报导出", "Briefing export"),
+    "nav_admin": ("系统管理", "Administration"),
+    "nav_group_monitor": ("监测", "Monitoring"),
+    "nav_group_work": ("工作", "Work"),
+    # overview
+    "filters": ("筛选", "Filters"),
+    "f_section": ("政策条目", "Policy section"),
+    "f_bureau": ("责任单位", "Bureau"),
+    "f_status": ("状态", "Status"),
+    "f_deadline": ("截止年份", "Deadline year"),
+    "all": ("全部", "All"),
+    "group_annual": ("每年", "Annual"),
+    "due_by": ("{year}年到期", "Due {year}"),
+    "targets_count": ("共{n}项目标", "{n} targets"),
+    "col_section": ("条目", "Section"),
+    "col_target": ("目标", "Target"),
+    "col_bureau": ("牵头单位", "Lead bureau"),
+    "col_actual": ("最新实际", "Latest actual"),
+    "col_goal": ("目标值", "Target value"),
+    "col_deadline": ("截止", "Deadline"),
+    "col_progress": ("完成进度", "Progress"),
+    "col_elapsed": ("时间进度", "Time elapsed"),
+    "col_forecast": ("预测", "Forecast"),
+    "col_status": ("状态", "Status"),
+    "col_reason": ("说明", "Reason"),
+    "col_district": ("旗区", "District"),
+    "no_match": ("没有符合筛选条件的目标。", "No target matches the filters."),
+    # detail
+    "pick_target": ("选择目标", "Choose a target"),
+    "pick_district": ("范围", "Scope"),
+    "scope_all": ("目标范围合计", "Target scope total"),
+    "chart_actual": ("实际", "Actual"),
+    "chart_planned": ("计划进度", "Planned"),
+    "chart_forecast": ("趋势预测", "Forecast"),
+    "chart_band": ("预测区间", "Forecast band"),
+    "chart_target": ("目标", "Target"),
+    "source_sentence": ("政策原文", "Policy text"),
+    "responsible": ("责任单位", "Responsible bureaus"),
+    "lead": ("牵头", "lead"),
+    "co": ("配合", "co-responsible"),
+    "by_district": ("分旗区情况", "By district"),
+    "submissions_behind": ("数据来源（报送记录）", "Submissions behind the figures"),
+    "previous_years": ("往年完成情况", "Previous years"),
+    "met": ("完成", "met"),
+    "missed": ("未完成", "missed"),
+    # districts
+    "heatmap_title": ("各旗区目标完成进度", "Progress by target and district"),
+    "heatmap_note": (
+        "旗区目标按目标范围内旗区平均分解（未另行下达分解任务时），仅含累计和年度目标，用于横向比较。",
+        "District targets are an equal split of the target over the districts in scope (no official split yet); "
+        "cumulative and annual targets only.",
+    ),
+    "league_title": ("旗区排名（有旗区分解的目标）", "District league (targets with district scope)"),
+    "league_score": ("平均完成进度", "Mean progress"),
+    "league_on_track": ("达标或正常推进", "Achieved or on track"),
+    # bureaus
+    "bureau_targets": ("牵头目标及状态", "Targets led and their status"),
+    "completeness": ("报送完整率", "Reporting completeness"),
+    "timeliness": ("报送及时率", "Reporting timeliness"),
+    "expected_reports": ("应报", "Expected"),
+    "received_reports": ("已报", "Received"),
+    "on_time_reports": ("按时", "On time"),
+    "late_reports": ("迟报", "Late"),
+    "due_rule": ("每月数据应于次月{day}日前报送", "Each month's report is due by day {day} of the next month"),
+    # data quality
+    "missing_reports": ("缺报", "Missing reports"),
+    "late_list": ("迟报", "Late reports"),
+    "outliers": ("异常值提示", "Outlier warnings"),
+    "rejected": ("被拒绝的行", "Rejected rows"),
+    "audit": ("操作日志", "Audit log"),
+    "nothing": ("无", "None"),
+    # upload
+    "up_template": ("下载模板", "Template"),
+    "up_upload": ("上传月报", "Upload"),
+    "up_correct": ("更正历史数据", "Correct a month"),
+    "up_history": ("报送记录", "Submission history"),
+    "up_status": ("报送情况", "Reporting status"),
+    "up_download_template": ("下载模板（{n}行）", "Download template ({n} rows)"),
+    "up_rules": (
+        "支持 xlsx 或 csv（UTF-8 或 GBK），最大 {mb:g} MB。上传后先预览并校验，确认后才导入。",
+        "xlsx or csv (UTF-8 or GBK), at most {mb:g} MB. You see a preview and every problem before loading.",
+    ),
+    "up_choose": ("选择文件", "Choose a file"),
+    "up_checking": ("正在校验……", "Checking…"),
+    "up_loading": ("正在导入……", "Loading…"),
+    "up_rejected": (
+        "文件有{n}个问题，未导入，数据未做任何更改。请按下表修改后重新上传。",
+        "The file has {n} problem(s); nothing was loaded. Fix them and upload again.",
+    ),
+    "up_row": ("行", "Row"),
+    "up_column": ("列", "Column"),
+    "up_reason": ("问题", "Problem"),
+    "up_download_problems": ("下载问题清单", "Download the rejected rows"),
+    "up_commit": ("确认导入", "Load it"),
+    "up_fix_reason": ("更正原因（必填）", "Reason for the correction (required)"),
+    "up_fix_submit": ("提交更正", "Submit correction"),
+    "up_fix_reason_required": ("请填写更正原因。", "A reason is required."),
+    # admin
+    "adm_users": ("账号管理", "Accounts"),
+    "adm_targets": ("目标配置", "Targets"),
+    "adm_active": ("启用", "Active"),
+    "adm_add": ("新增账号", "Add account"),
+    "adm_new_password": ("新密码（重置时填写）", "New password (for reset)"),
+    "adm_disable": ("停用", "Disable"),
+    "adm_enable": ("启用", "Enable"),
+    "adm_reset": ("重置密码", "Reset password"),
+    "adm_done": ("已完成。", "Done."),
+    "adm_not_self": ("不能停用自己的账号。", "You cannot disable your own account."),
+    "adm_targets_help": (
+        "当前 targets.yaml：{kpis}个指标，{targets}项目标。修改文件后点击重新加载（先校验，有错不生效）。",
+        "targets.yaml now has {kpis} KPIs and {targets} targets. After editing it, reload (validated first).",
+    ),
+    "adm_reload": ("重新加载 targets.yaml", "Reload targets.yaml"),
+    "adm_reloaded": ("已重新加载。", "Reloaded."),
+    "adm_unchanged": ("targets.yaml 未变化。", "targets.yaml has not changed."),
+    "adm_audit_note": ("操作日志只读，任何人不能在系统中修改。", "The audit log is read-only in the app."),
+    # common
+    "unit": ("单位", "Unit"),
+    "month": ("月份", "Month"),
+    "value": ("数值", "Value"),
+    "download_csv": ("下载CSV", "Download CSV"),
+    "data_source": ("数据来源：各责任单位月报", "Source: monthly reports of the responsible bureaus"),
+}
+
+
+def t(key: str, lang: Lang = "zh", **kwargs: object) -> str:
+    """The string for key in lang; format placeholders with kwargs. A missing key is a bug: KeyError."""
+    zh, en = CATALOGUE[key]
+    text = zh if lang == "zh" else en
+    return text.format(**kwargs) if kwargs else text
+
+
+def status_label(status: str, lang: Lang = "zh") -> str:
+    zh, en = STATUS_LABELS[status]
+    return zh if lang == "zh" else en
+
+
+def name(row: object, lang: Lang = "zh", field: str = "name") -> str:
+    """name_zh / name_en of a record (dict, Series or namedtuple)."""
+    key = f"{field}_{lang}"
+    return (
+        row[key]
+        if isinstance(row, dict) or (hasattr(row, "__getitem__") and not hasattr(row, "_fields"))
+        else getattr(row, key)
+    )

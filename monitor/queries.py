@@ -1,0 +1,202 @@
+"""Read models for the dashboard: plain functions of a DuckDB connection returning DataFrames.
+
+No streamlit here (the app caches these in monitor/ui_data.py). SQL reads like small dbt models:
+one CTE a step, every value bound with ?.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+
+from monitor import db
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> str:
+    """Changes whenever a submission lands or targets are reloaded: the key of every cached query."""
+    row = db.one(
+        con,
+        """
+        select
+            coalesce((select max(submission_id) from submissions), 0),
+            coalesce((select count(*) from observations), 0),
+            coalesce((select value from meta where key = 'targets_fingerprint'), '')
+        """,
+    )
+    return f"{row[0]}:{row[1]}:{row[2][:12]}" if row else "0"
+
+
+def is_demo(con: duckdb.DuckDBPyConnection) -> bool:
+    return db.get_meta(con, "dataset") == "demo"
+
+
+def months_with_data(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
+    rows = con.execute("select distinct period from current_observations order by period desc").fetchall()
+    return [r[0] for r in rows]
+
+
+def reference(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
+    """bureaus, districts, kpis or targets, in targets.yaml order."""
+    order = {"bureaus": "bureau_id", "districts": "sort_order", "kpis": "sort_order", "targets": "sort_order"}[table]
+    return con.execute(f"select * from {table} order by {order}").df()  # identifiers from the constant map
+
+
+def unit_series(con: duckdb.DuckDBPyConnection, kpi_id: str, as_of: dt.date) -> pd.DataFrame:
+    """Every reporting unit's current monthly figure for a KPI up to as_of (and the city figure)."""
+    return con.execute(
+        """
+        select district_id, period, value
+        from unit_values
+        where kpi_id = ? and period <= ?
+        order by district_id, period
+        """,
+        [kpi_id, as_of],
+    ).df()
+
+
+def kpi_submissions(con: duckdb.DuckDBPyConnection, kpi_id: str) -> pd.DataFrame:
+    """The submissions behind a KPI's figures, with every revision (old values stay visible)."""
+    return con.execute(
+        """
+        with obs as (
+            select * from observations where kpi_id = ?
+        ),
+        per_submission as (
+            select
+                submission_id,
+                count(*) as figures,
+                count(*) filter (where revision > 1) as revisions,
+                min(period) as first_period,
+                max(period) as last_period
+            from obs
+            group by submission_id
+        )
+        select
+            s.submission_id, s.submitted_at, s.bureau_id, s.user_name, s.file_name,
+            p.figures, p.revisions, p.first_period, p.last_period, s.sha256
+        from per_submission as p
+        join submissions as s using (submission_id)
+        order by s.submitted_at desc
+        """,
+        [kpi_id],
+    ).df()
+
+
+def kpi_revisions(con: duckdb.DuckDBPyConnection, kpi_id: str) -> pd.DataFrame:
+    """(district, month) pairs reported more than once: each revision with its submission."""
+    return con.execute(
+        """
+        with revised as (
+            select district_id, period
+            from observations
+            where kpi_id = ?
+            group by district_id, period
+            having count(*) > 1
+        )
+        select o.district_id, o.period, o.revision, o.value, o.submission_id, s.submitted_at, s.user_name
+        from observations as o
+        join revised using (district_id, period)
+        join submissions as s using (submission_id)
+        where o.kpi_id = ?
+        order by o.district_id, o.period, o.revision
+        """,
+        [kpi_id, kpi_id],
+    ).df()
+
+
+def reporting_status(con: duckdb.DuckDBPyConnection, start: dt.date, as_of: dt.date, due_day: int) -> pd.DataFrame:
+    """DHIS2-style reporting rates: one row per bureau and month from the policy start to as_of.
+
+    A bureau is expected to report every month for which it leads at least one KPI. A month counts
+    as received when an accepted submission carried a figure for it, and on time when the first
+    such submission came by `due_day` of the following month.
+    """
+    return con.execute(
+        """
+        with months as (
+            select unnest(generate_series(?::date, ?::date, interval 1 month))::date as period
+        ),
+        reporters as (
+            select distinct lead_bureau as bureau_id from kpis
+        ),
+        expected as (
+            select r.bureau_id, m.period from reporters as r cross join months as m
+        ),
+        received as (
+            select s.bureau_id, o.period, min(s.submitted_at) as first_submitted_at
+            from observations as o
+            join submissions as s using (submission_id)
+            where s.outcome = 'accepted'
+            group by s.bureau_id, o.period
+        ),
+        joined as (
+            select
+                e.bureau_id,
+                e.period,
+                r.first_submitted_at,
+                (e.period + interval 1 month + (? - 1) * interval 1 day) as due_at
+            from expected as e
+            left join received as r using (bureau_id, period)
+        )
+        select
+            bureau_id,
+            period,
+            first_submitted_at,
+            due_at::date as due_date,
+            first_submitted_at is not null as received,
+            coalesce(first_submitted_at < due_at + interval 1 day, false) as on_time
+        from joined
+        order by bureau_id, period
+        """,
+        [start.replace(day=1), as_of.replace(day=1), due_day],
+    ).df()
+
+
+def rejected_rows(con: duckdb.DuckDBPyConnection, limit: int = 500) -> pd.DataFrame:
+    return con.execute(
+        """
+        select s.submitted_at, s.bureau_id, s.user_name, r.file_name, r.row_number, r.column_name,
+               r.value, r.reason_zh, r.reason_en
+        from rejected_rows as r
+        join submissions as s using (submission_id)
+        order by s.submitted_at desc, r.row_number
+        limit ?
+        """,
+        [limit],
+    ).df()
+
+
+def load_warnings(con: duckdb.DuckDBPyConnection, limit: int = 500) -> pd.DataFrame:
+    return con.execute(
+        """
+        select s.submitted_at, s.bureau_id, s.file_name, w.row_number, w.value, w.message_zh, w.message_en
+        from load_warnings as w
+        join submissions as s using (submission_id)
+        order by s.submitted_at desc, w.row_number
+        limit ?
+        """,
+        [limit],
+    ).df()
+
+
+def audit_log(con: duckdb.DuckDBPyConnection, limit: int = 500) -> pd.DataFrame:
+    return con.execute(
+        "select event_id, logged_at, user_name, action, detail from audit_log order by event_id desc limit ?",
+        [limit],
+    ).df()
+
+
+def submissions(con: duckdb.DuckDBPyConnection, bureau_id: str | None = None, limit: int = 500) -> pd.DataFrame:
+    return con.execute(
+        """
+        select submission_id, submitted_at, bureau_id, user_name, file_name, rows_total, rows_loaded,
+               rows_unchanged, rows_rejected, outcome, reason
+        from submissions
+        where ? is null or bureau_id = ?
+        order by submission_id desc
+        limit ?
+        """,
+        [bureau_id, bureau_id, limit],
+    ).df()

@@ -1,0 +1,63 @@
+"""Who is signed in, for how long, and which pages each role sees (re-checked on every page)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from monitor import auth, ui_data
+from monitor.auth import User
+
+PAGES_BY_ROLE: dict[str, tuple[str, ...]] = {
+    "leader": ("overview", "detail", "districts", "bureaus", "quality"),
+    "reporter": ("overview", "detail", "districts", "bureaus", "quality", "upload"),
+    "admin": ("overview", "detail", "districts", "bureaus", "quality", "upload", "admin"),
+}
+
+
+def current_user() -> User | None:
+    """The signed-in user, re-read from the warehouse so a disabled account is out at once."""
+    name = st.session_state.get("user_name")
+    if not name:
+        return None
+    now = dt.datetime.now()
+    started = st.session_state.get("signed_in_at", now)
+    seen = st.session_state.get("last_seen", now)
+    if now - seen > dt.timedelta(minutes=auth.SESSION_IDLE_MINUTES) or now - started > dt.timedelta(
+        hours=auth.SESSION_MAX_HOURS
+    ):
+        sign_out(reason="expired")
+        return None
+    user = auth.get_user(ui_data.con(), name)
+    if user is None or not user.active:
+        sign_out(reason="disabled")
+        return None
+    st.session_state["last_seen"] = now
+    return user
+
+
+def start(user: User) -> None:
+    now = dt.datetime.now()
+    st.session_state.update(user_name=user.user_name, signed_in_at=now, last_seen=now)
+
+
+def sign_out(reason: str = "sign_out") -> None:
+    name = st.session_state.pop("user_name", None)
+    for key in ("signed_in_at", "last_seen"):
+        st.session_state.pop(key, None)
+    if name and reason == "sign_out":
+        from monitor import db
+
+        db.audit(ui_data.con(), name, "sign_out", {})
+    if reason == "expired":
+        st.session_state["session_expired"] = True
+
+
+def require(page: str) -> User:
+    """Stop the page unless the signed-in user's role may see it (pages reached by URL included)."""
+    user = current_user()
+    if user is None or page not in PAGES_BY_ROLE.get(user.role, ()):
+        st.error("无权访问此页面 / You are not allowed to open this page.")
+        st.stop()
+    return user

@@ -1,0 +1,72 @@
+"""Small UI helpers shared by the pages: language, the as-of month, formatting, status styling."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from monitor import fmt, i18n
+from monitor.style import STATUS_COLORS, STATUS_ICONS
+
+
+def lang() -> i18n.Lang:
+    return "en" if st.session_state.get("lang") == "en" else "zh"
+
+
+def T(key: str, **kwargs: object) -> str:
+    return i18n.t(key, lang(), **kwargs)
+
+
+def as_of() -> dt.date | None:
+    return st.session_state.get("as_of")
+
+
+def month(value: object) -> str:
+    return fmt.month_zh(value) if lang() == "zh" else fmt.month_en(value)
+
+
+FLAG_UNIT = "是否完成"  # milestones (value_type flag) are reported 1 = done, 0 = not yet
+
+
+def number(value: float | None, unit_zh: str = "", unit_en: str = "") -> str:
+    if unit_zh == FLAG_UNIT:
+        if value is None or pd.isna(value):
+            return "—"
+        done = value >= 1
+        return ("已完成" if done else "未完成") if lang() == "zh" else ("done" if done else "not done")
+    if lang() == "zh":
+        return fmt.number_zh(value, unit_zh)
+    return fmt.number_en(value, unit_en)
+
+
+def status_text(status: str) -> str:
+    """The status word with its symbol: colour is never the only carrier of meaning."""
+    return f"{STATUS_ICONS[status]} {i18n.status_label(status, lang())}"
+
+
+def style_status(frame: pd.DataFrame, column: str) -> pd.io.formats.style.Styler:
+    """Colour a status-text column with the shared status colours."""
+    by_text = {status_text(s): c for s, c in STATUS_COLORS.items()}
+
+    def paint(v: object) -> str:
+        colour = by_text.get(str(v))
+        return f"background-color: {colour}; color: white; font-weight: 600" if colour else ""
+
+    return frame.style.map(paint, subset=[column])
+
+
+def require_data() -> dt.date:
+    """Stop the page with guidance when the warehouse is empty; otherwise return the as-of month."""
+    current = as_of()
+    if current is None:
+        st.info(f"**{T('empty_title')}**\n\n{T('empty_body')}")
+        st.stop()
+    return current
+
+
+def pct(value: float | None) -> str:
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{value * 100:.0f}%"

@@ -1,0 +1,174 @@
+"""The thin layer between the app and the warehouse: one cached connection, cached queries.
+
+Every cached query takes the data version (max submission id, observation count, targets
+fingerprint), so a new submission invalidates the caches without a timer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+from etl.load import LoadResult, check_bytes, load_bytes
+from monitor import db, progress, queries
+from monitor.targets import TargetsConfig, load_targets
+
+
+@st.cache_resource(show_spinner=False)
+def config() -> TargetsConfig:
+    return load_targets()
+
+
+@st.cache_resource(show_spinner=False)
+def _connection(path: str) -> duckdb.DuckDBPyConnection:
+    return db.open_warehouse(path, config())
+
+
+def con() -> duckdb.DuckDBPyConnection:
+    """A cursor on the one shared connection (cursors are safe to use from several sessions)."""
+    return _connection(str(db.db_path())).cursor()
+
+
+def version() -> str:
+    return queries.data_version(con())
+
+
+@st.cache_data(show_spinner=False)
+def months(v: str) -> list[dt.date]:
+    return queries.months_with_data(con())
+
+
+@st.cache_data(show_spinner=False)
+def is_demo(v: str) -> bool:
+    return queries.is_demo(con())
+
+
+@st.cache_data(show_spinner=False)
+def reference(v: str, table: str) -> pd.DataFrame:
+    return queries.reference(con(), table)
+
+
+@st.cache_data(show_spinner=False)
+def scorecard(v: str, as_of: dt.date, district: str | None = None, all_units: bool = False) -> pd.DataFrame:
+    return progress.scorecard(con(), as_of, district=district, cfg=config(), all_units=all_units)
+
+
+@st.cache_data(show_spinner=False)
+def series(v: str, target_id: str, as_of: dt.date, district: str | None = None) -> pd.DataFrame:
+    return progress.series(con(), target_id, as_of, district=district)
+
+
+@st.cache_data(show_spinner=False)
+def unit_series(v: str, kpi_id: str, as_of: dt.date) -> pd.DataFrame:
+    return queries.unit_series(con(), kpi_id, as_of)
+
+
+@st.cache_data(show_spinner=False)
+def kpi_submissions(v: str, kpi_id: str) -> pd.DataFrame:
+    return queries.kpi_submissions(con(), kpi_id)
+
+
+@st.cache_data(show_spinner=False)
+def kpi_revisions(v: str, kpi_id: str) -> pd.DataFrame:
+    return queries.kpi_revisions(con(), kpi_id)
+
+
+@st.cache_data(show_spinner=False)
+def reporting_status(v: str, as_of: dt.date) -> pd.DataFrame:
+    cfg = config()
+    return queries.reporting_status(con(), cfg.policy.start, as_of, cfg.reporting.due_day)
+
+
+@st.cache_data(show_spinner=False)
+def rejected_rows(v: str) -> pd.DataFrame:
+    return queries.rejected_rows(con())
+
+
+@st.cache_data(show_spinner=False)
+def load_warnings(v: str) -> pd.DataFrame:
+    return queries.load_warnings(con())
+
+
+@st.cache_data(show_spinner=False)
+def audit_log(v: str) -> pd.DataFrame:
+    return queries.audit_log(con())
+
+
+@st.cache_data(show_spinner=False)
+def submissions(v: str, bureau_id: str | None = None) -> pd.DataFrame:
+    return queries.submissions(con(), bureau_id)
+
+
+# -- writes: serialised in this process (one writer), each one transaction in etl.load
+
+_write_lock = threading.Lock()
+
+
+def check_upload(file_name: str, data: bytes, bureau_id: str) -> LoadResult:
+    """Dry run: every problem and warning, nothing written."""
+    cfg = config()
+    return load_bytes(
+        file_name, data, cfg, bureau_id, "preview", con(), archive=None, dry_run=True,
+        max_mb=cfg.reporting.max_upload_mb,
+    )  # fmt: skip
+
+
+def preview_rows(file_name: str, data: bytes, bureau_id: str) -> pd.DataFrame:
+    """What will be loaded, as typed values (KPI, district, month, value)."""
+    cfg = config()
+    good, _, _, _ = check_bytes(file_name, data, cfg, bureau_id, con(), max_mb=cfg.reporting.max_upload_mb)
+    if good is None:
+        return pd.DataFrame()
+    return good[["row", "kpi_id", "district_id", "period", "value"]]
+
+
+def submit(
+    file_name: str, data: bytes, bureau_id: str, user: str, *, key: str, reason: str | None = None
+) -> LoadResult:
+    """Load once per file per session: a rerun of the page does not submit the same bytes twice."""
+    done = st.session_state.setdefault("_submitted", {})
+    if key in done:
+        return done[key]
+    cfg = config()
+    path = db.db_path()
+    with _write_lock:
+        result = load_bytes(
+            file_name, data, cfg, bureau_id, user, con(), archive=db.archive_dir(path),
+            max_mb=cfg.reporting.max_upload_mb, reason=reason,
+        )  # fmt: skip
+    done[key] = result
+    return result
+
+
+def correct(
+    bureau_id: str, user: str, kpi_id: str, district_id: str, period: dt.date, value: float, reason: str
+) -> LoadResult:
+    """A correction is a one-row report with a required reason; the old figure stays as a revision."""
+    frame = pd.DataFrame(
+        {"指标编码": [kpi_id], "旗区": [district_id], "报送期": [f"{period:%Y-%m}"], "数值": [f"{value:g}"]}
+    )
+    data = frame.to_csv(index=False).encode("utf-8")
+    name = f"更正_{kpi_id}_{district_id}_{period:%Y%m}.csv"
+    return submit(name, data, bureau_id, user, key=f"fix:{name}:{value}:{reason}", reason=reason)
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    with _write_lock:
+        yield
+
+
+def reload_targets(user: str) -> bool:
+    """Re-read targets.yaml (validated first: an invalid file changes nothing) and refresh the caches."""
+    fresh = load_targets()
+    with _write_lock:
+        changed = db.sync_reference(con(), fresh, user=user)
+    config.clear()
+    st.cache_data.clear()
+    return changed

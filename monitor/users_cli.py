@@ -1,0 +1,63 @@
+"""`python -m monitor users add|list|disable|enable|reset-password`: account administration.
+
+Passwords are read from a prompt (or --password for scripts) and only their argon2 hash is stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+
+from monitor import auth, db
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("users", help="manage local accounts")
+    users = p.add_subparsers(dest="users_cmd", required=True)
+    a = users.add_parser("add")
+    a.add_argument("user")
+    a.add_argument("--role", required=True, choices=auth.ROLES)
+    a.add_argument("--bureau", default=None)
+    a.add_argument("--name", default=None, help="display name")
+    a.add_argument("--password", default=None, help="omit to be prompted (recommended)")
+    users.add_parser("list")
+    for name in ("disable", "enable"):
+        users.add_parser(name).add_argument("user")
+    r = users.add_parser("reset-password")
+    r.add_argument("user")
+    r.add_argument("--password", default=None)
+
+
+def _password(given: str | None) -> str:
+    if given:
+        return given
+    first = getpass.getpass("密码 / password: ")
+    if first != getpass.getpass("再次输入 / again: "):
+        raise auth.AuthError("两次输入的密码不一致 / passwords differ")
+    return first
+
+
+def run(args: argparse.Namespace) -> int:
+    con = db.open_warehouse(db.db_path(args.db))
+    try:
+        if args.users_cmd == "list":
+            for u in auth.list_users(con):
+                state = "active" if u.active else "disabled"
+                print(f"{u.user_name:<20} {u.role:<9} {u.bureau_id or '-':<20} {state}")
+            return 0
+        if args.users_cmd == "add":
+            auth.add_user(
+                con, args.user, _password(args.password), args.role, bureau_id=args.bureau,
+                display_name=args.name, by="cli",
+            )  # fmt: skip
+        elif args.users_cmd in ("disable", "enable"):
+            auth.set_active(con, args.user, args.users_cmd == "enable", by="cli")
+        elif args.users_cmd == "reset-password":
+            auth.reset_password(con, args.user, _password(args.password), by="cli")
+        print(f"已完成 / done: {args.users_cmd} {args.user}")
+        return 0
+    except auth.AuthError as exc:
+        print(exc)
+        return 1
+    finally:
+        con.close()

@@ -1,0 +1,71 @@
+"""责任单位 Bureaus: each bureau's targets and status mix; reporting completeness and timeliness."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from monitor import charts, session, ui, ui_data
+from monitor.style import STATUS_ORDER
+from monitor.ui import T
+
+session.require("bureaus")
+as_of = ui.require_data()
+lang = ui.lang()
+v = ui_data.version()
+cfg = ui_data.config()
+card = ui_data.scorecard(v, as_of)
+names = ui_data.reference(v, "bureaus").set_index("bureau_id")[f"name_{lang}"]
+
+st.title(T("nav_bureaus"))
+st.caption(T("due_rule", day=cfg.reporting.due_day))
+
+mix = card.pivot_table(index="lead_bureau", columns="status", values="target_id", aggfunc="count", fill_value=0)
+mix = mix.reindex(columns=[s for s in STATUS_ORDER], fill_value=0)
+rates = ui_data.reporting_status(v, as_of)
+per_bureau = rates.groupby("bureau_id").agg(
+    expected=("period", "count"), received=("received", "sum"), on_time=("on_time", "sum")
+)
+summary = per_bureau.join(mix, how="outer").fillna(0)
+table = pd.DataFrame(
+    {
+        T("f_bureau"): summary.index.map(lambda b: names.get(b, b)),
+        **{ui.status_text(s): summary[s].astype(int) for s in STATUS_ORDER},
+        T("expected_reports"): summary["expected"].astype(int),
+        T("received_reports"): summary["received"].astype(int),
+        T("completeness"): (summary["received"] / summary["expected"].where(summary["expected"] > 0)).fillna(0),
+        T("timeliness"): (summary["on_time"] / summary["received"].where(summary["received"] > 0)).fillna(0),
+    }
+).sort_values(T("completeness"))
+st.subheader(T("bureau_targets"))
+st.dataframe(
+    table,
+    column_config={
+        T("completeness"): st.column_config.ProgressColumn(min_value=0, max_value=1, format="percent"),
+        T("timeliness"): st.column_config.ProgressColumn(min_value=0, max_value=1, format="percent"),
+    },
+    hide_index=True,
+    width="stretch",
+)
+
+bureau = st.selectbox(T("f_bureau"), list(per_bureau.index), format_func=lambda b: names.get(b, b), key="bureau_pick")
+mine = rates[rates["bureau_id"] == bureau]
+monthly = mine.assign(completeness=mine["received"].astype(float), timeliness=mine["on_time"].astype(float))
+st.plotly_chart(
+    charts.rate_chart(monthly, lang, f"{names.get(bureau, bureau)} · {T('completeness')} / {T('timeliness')}"),
+    width="stretch",
+    key="bureau_rates",
+)
+st.dataframe(
+    pd.DataFrame(
+        {
+            T("month"): [ui.month(p) for p in mine["period"]],
+            T("received_reports"): mine["received"].map({True: "✔", False: "✘"}),
+            T("on_time_reports"): mine["on_time"].map({True: "✔", False: "✘"}),
+            "submitted_at": mine["first_submitted_at"],
+            "due": mine["due_date"],
+        }
+    ).iloc[::-1],
+    hide_index=True,
+    width="stretch",
+)

@@ -1,0 +1,108 @@
+"""总览 Overview: status tiles and the scorecard of every target, grouped by what is due next."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from monitor import session, ui, ui_data
+from monitor.style import STATUS_COLORS, STATUS_ORDER
+from monitor.ui import T
+
+session.require("overview")
+as_of = ui.require_data()
+lang = ui.lang()
+v = ui_data.version()
+card = ui_data.scorecard(v, as_of)
+bureaus = ui_data.reference(v, "bureaus").set_index("bureau_id")[f"name_{lang}"]
+
+st.title(T("nav_overview"))
+st.caption(f"{T('app_subtitle')} · {T('as_of')} {ui.month(as_of)} · {T('targets_count', n=len(card))}")
+
+counts = card["status"].value_counts()
+for col, status in zip(st.columns(len(STATUS_ORDER)), STATUS_ORDER, strict=True):
+    with col:
+        # fixed labels and counts only: no user text goes into this HTML
+        st.markdown(
+            f"<div style='border-left:8px solid {STATUS_COLORS[status]};padding:6px 12px;"
+            f"background:#F7F9FC;border-radius:4px'><div style='font-size:0.95rem'>{ui.status_text(status)}</div>"
+            f"<div style='font-size:2rem;font-weight:700'>{int(counts.get(status, 0))}</div></div>",
+            unsafe_allow_html=True,
+        )
+
+card = card.assign(
+    group=card["kind"]
+    .eq("annual")
+    .map({True: "annual", False: ""})
+    .where(card["kind"].eq("annual"), pd.to_datetime(card["deadline"]).dt.year.astype(str)),
+    bureau=card["lead_bureau"].map(bureaus).fillna(card["lead_bureau"]),
+    rank=card["status"].map({s: i for i, s in enumerate(STATUS_ORDER)}),
+    gap=card["progress"].fillna(0) - card["time_elapsed"].fillna(0),
+)
+
+with st.expander(T("filters"), expanded=False):
+    c1, c2, c3, c4 = st.columns(4)
+    sections = c1.multiselect(T("f_section"), sorted(card["section"].unique()), key="ov_section")
+    chosen_bureaus = c2.multiselect(T("f_bureau"), sorted(card["bureau"].unique()), key="ov_bureau")
+    statuses = c3.multiselect(T("f_status"), list(STATUS_ORDER), format_func=ui.status_text, key="ov_status")
+    groups = sorted(card["group"].unique(), key=lambda g: (g == "annual", g))
+    label = {g: (T("group_annual") if g == "annual" else g) for g in groups}
+    years = c4.multiselect(T("f_deadline"), groups, format_func=label.get, key="ov_year")
+
+shown = card
+if sections:
+    shown = shown[shown["section"].isin(sections)]
+if chosen_bureaus:
+    shown = shown[shown["bureau"].isin(chosen_bureaus)]
+if statuses:
+    shown = shown[shown["status"].isin(statuses)]
+if years:
+    shown = shown[shown["group"].isin(years)]
+if shown.empty:
+    st.info(T("no_match"))
+    st.stop()
+
+
+def table(frame: pd.DataFrame) -> pd.DataFrame:
+    unit_zh, unit_en = frame["unit_zh"], frame["unit_en"]
+    return pd.DataFrame(
+        {
+            T("col_section"): frame["section"],
+            T("col_target"): frame[f"name_{lang}"],
+            T("col_bureau"): frame["bureau"],
+            T("col_actual"): [
+                ui.number(a, uz, ue) for a, uz, ue in zip(frame["actual"], unit_zh, unit_en, strict=True)
+            ],
+            T("col_goal"): [
+                ui.number(g, uz, ue) for g, uz, ue in zip(frame["target_value"], unit_zh, unit_en, strict=True)
+            ],
+            T("col_deadline"): [ui.month(d) for d in frame["deadline"]],
+            T("col_progress"): frame["progress"].clip(0, 1.5),
+            T("col_elapsed"): frame["time_elapsed"].clip(0, 1),
+            T("col_forecast"): [
+                ui.number(f, uz, ue) for f, uz, ue in zip(frame["forecast"], unit_zh, unit_en, strict=True)
+            ],
+            T("col_status"): [ui.status_text(s) for s in frame["status"]],
+            T("col_reason"): frame[f"reason_{lang}"],
+        }
+    )
+
+
+config = {
+    T("col_progress"): st.column_config.ProgressColumn(T("col_progress"), min_value=0, max_value=1, format="percent"),
+    T("col_elapsed"): st.column_config.ProgressColumn(T("col_elapsed"), min_value=0, max_value=1, format="percent"),
+    T("col_reason"): st.column_config.TextColumn(T("col_reason"), width="large"),
+    T("col_target"): st.column_config.TextColumn(T("col_target"), width="medium"),
+}
+
+for group in sorted(shown["group"].unique(), key=lambda g: (g == "annual", g)):
+    part = shown[shown["group"] == group].sort_values(["rank", "gap"])
+    title = T("group_annual") if group == "annual" else T("due_by", year=group)
+    st.subheader(f"{title}（{len(part)}）" if lang == "zh" else f"{title} ({len(part)})")
+    st.dataframe(
+        ui.style_status(table(part), T("col_status")),
+        column_config=config,
+        hide_index=True,
+        width="stretch",
+        key=f"ov_table_{group}",
+    )

@@ -1,0 +1,40 @@
+"""登录 Sign-in. In demo mode the demo accounts are listed (never in production)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from monitor import auth, session, ui, ui_data
+from monitor.ui import T
+
+st.title(T("app_title"))
+st.caption(T("app_subtitle"))
+if st.session_state.pop("session_expired", False):
+    st.warning(T("session_expired"))
+
+with st.form("sign_in", clear_on_submit=False):
+    user_name = st.text_input(T("user_name"), key="sign_in_user")
+    password = st.text_input(T("password"), type="password", key="sign_in_password")
+    submitted = st.form_submit_button(T("sign_in"), type="primary")
+if submitted:
+    try:
+        user = auth.sign_in(ui_data.con(), user_name.strip(), password)
+    except auth.AuthError as exc:
+        st.error(str(exc))
+    else:
+        session.start(user)
+        st.rerun()
+
+if ui_data.is_demo(ui_data.version()):
+    from etl.demo import demo_accounts
+
+    with st.expander(T("demo_accounts"), expanded=False):
+        st.caption(T("demo_accounts_note"))
+        bureaus = ui_data.reference(ui_data.version(), "bureaus").set_index("bureau_id")[f"name_{ui.lang()}"]
+        st.dataframe(
+            [
+                {T("user_name"): u, T("password"): p, T("role"): T(f"role_{r}"), T("f_bureau"): bureaus.get(b, "")}
+                for u, p, r, b in demo_accounts(ui_data.config())
+            ],
+            hide_index=True,
+        )

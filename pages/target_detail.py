@@ -1,0 +1,122 @@
+"""指标详情 Target detail: trajectory, forecast, districts, source sentence, bureaus, submissions."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from monitor import charts, session, ui, ui_data
+from monitor.style import STATUS_ORDER
+from monitor.ui import T
+
+RANK = {s: i for i, s in enumerate(STATUS_ORDER)}
+
+session.require("detail")
+as_of = ui.require_data()
+lang = ui.lang()
+v = ui_data.version()
+card = ui_data.scorecard(v, as_of)
+targets = ui_data.reference(v, "targets").set_index("target_id")
+bureaus = ui_data.reference(v, "bureaus").set_index("bureau_id")[f"name_{lang}"]
+districts = ui_data.reference(v, "districts").set_index("district_id")[f"name_{lang}"]
+
+st.title(T("nav_detail"))
+ids = list(card.assign(rank=card["status"].map(RANK)).sort_values("rank", kind="stable")["target_id"])
+names = dict(zip(card["target_id"], card[f"name_{lang}"], strict=True))
+wanted = st.query_params.get("target")
+target_id = st.selectbox(
+    T("pick_target"),
+    ids,
+    index=ids.index(wanted) if wanted in ids else 0,
+    format_func=lambda i: f"{targets.at[i, 'section']} · {names[i]}",
+    key="detail_target",
+)
+st.query_params["target"] = target_id
+row = card.set_index("target_id").loc[target_id].to_dict() | {"target_id": target_id}
+meta = targets.loc[target_id]
+
+unit_zh, unit_en = row["unit_zh"], row["unit_en"]
+c1, c2, c3, c4 = st.columns(4)
+c1.metric(T("col_actual"), ui.number(row["actual"], unit_zh, unit_en))
+c2.metric(T("col_goal"), ui.number(row["target_value"], unit_zh, unit_en), help=ui.month(row["deadline"]))
+c3.metric(T("col_forecast"), ui.number(row["forecast"], unit_zh, unit_en))
+c4.metric(T("col_status"), ui.status_text(row["status"]))
+st.info(row[f"reason_{lang}"])
+
+series = ui_data.series(v, target_id, as_of)
+fig = charts.trajectory(series, row, lang, as_of_label=f"{T('as_of')} {ui.month(as_of)}")
+st.plotly_chart(fig, width="stretch", key="detail_chart")
+
+milestones = json.loads(meta["milestones_json"] or "[]")
+if milestones:
+    st.caption(" · ".join(f"{ui.month(m['date'])}: {ui.number(m['value'], unit_zh, unit_en)}" for m in milestones))
+
+years = row.get("years")
+if isinstance(years, list) and years:
+    st.subheader(T("previous_years"))
+    st.dataframe(
+        pd.DataFrame(
+            {
+                T("f_deadline"): [y["year"] for y in years],
+                T("col_actual"): [ui.number(y["actual"], unit_zh, unit_en) for y in years],
+                T("col_goal"): [ui.number(y["target"], unit_zh, unit_en) for y in years],
+                T("col_status"): [T("met") if y["met"] else T("missed") for y in years],
+            }
+        ),
+        hide_index=True,
+    )
+
+st.subheader(T("by_district"))
+by_unit = ui_data.scorecard(v, as_of, all_units=True)
+by_unit = by_unit[(by_unit["target_id"] == target_id) & (by_unit["district_id"] != "city")]
+if by_unit.empty:
+    st.caption("该目标只在全市层面统计。" if lang == "zh" else "This target is measured for the whole city only.")
+else:
+    unit_rows = ui_data.unit_series(v, row["kpi_id"], as_of)
+    unit_rows = unit_rows[unit_rows["district_id"].isin(by_unit["district_id"])]
+    import plotly.express as px
+
+    bars = px.bar(
+        unit_rows.assign(district=unit_rows["district_id"].map(districts)),
+        x="period",
+        y="value",
+        color="district",
+        labels={"period": T("month"), "value": T("value"), "district": T("col_district")},
+    )
+    mv, mt = charts.month_ticks(list(unit_rows["period"]), lang)
+    bars.update_xaxes(tickvals=mv, ticktext=mt)
+    st.plotly_chart(charts.base_layout(bars, T("by_district"), height=380), width="stretch", key="detail_units")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                T("col_district"): by_unit["district_id"].map(districts),
+                T("col_actual"): [ui.number(a, unit_zh, unit_en) for a in by_unit["actual"]],
+                T("col_progress"): by_unit["progress"],
+                T("col_status"): [ui.status_text(s) for s in by_unit["status"]],
+            }
+        ),
+        column_config={T("col_progress"): st.column_config.ProgressColumn(min_value=0, max_value=1, format="percent")},
+        hide_index=True,
+    )
+
+left, right = st.columns(2)
+with left:
+    st.subheader(T("source_sentence"))
+    st.markdown(f"> {meta['source']}")
+with right:
+    st.subheader(T("responsible"))
+    lead = row["lead_bureau"]
+    co = [b for b in (row.get("co_bureaus") or [])]
+    st.write(f"{T('lead')}：{bureaus.get(lead, lead)}")
+    if co:
+        st.write(f"{T('co')}：" + "、".join(bureaus.get(b, b) for b in co))
+
+st.subheader(T("submissions_behind"))
+subs = ui_data.kpi_submissions(v, row["kpi_id"])
+st.dataframe(subs.drop(columns=["sha256"]), hide_index=True, width="stretch")
+revs = ui_data.kpi_revisions(v, row["kpi_id"])
+if not revs.empty:
+    st.caption("修订记录（旧值保留）" if lang == "zh" else "Revisions (earlier values kept)")
+    st.dataframe(revs.assign(district_id=revs["district_id"].map(districts)), hide_index=True, width="stretch")

@@ -1,0 +1,241 @@
+"""Shared fixtures: a small targets config built in code (never the real targets.yaml), a warehouse
+in a temporary directory, and a snapshot of everything a load can change.
+
+    cfg        TargetsConfig parsed from TARGETS_DICT (see kpis below)
+    cfg_dict   a deep copy of that dict (dump it to yaml for the command line)
+    warehouse  Warehouse(con, path, archive) with the reference tables loaded
+    snapshot   snapshot(con) -> dict of observations (every row) and row counts of the other tables
+    TODAY      2026-11-26, passed as `today=` so "future month" checks do not depend on the clock
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from monitor import db
+from monitor.targets import TargetsConfig, parse_targets
+
+TODAY = dt.date(2026, 11, 26)
+
+# The 11 units exactly as in targets.yaml.
+DISTRICTS: list[dict[str, Any]] = [
+    {
+        "id": "city",
+        "name_zh": "全市",
+        "name_en": "Whole city",
+        "kind": "city",
+        "aliases": ["鄂尔多斯市", "市本级", "合计"],
+    },
+    {"id": "dongsheng", "name_zh": "东胜区", "name_en": "Dongsheng", "kind": "district"},
+    {"id": "kangbashi", "name_zh": "康巴什区", "name_en": "Kangbashi", "kind": "district"},
+    {"id": "dalad", "name_zh": "达拉特旗", "name_en": "Dalad Banner", "kind": "banner"},
+    {"id": "jungar", "name_zh": "准格尔旗", "name_en": "Jungar Banner", "kind": "banner"},
+    {"id": "otog_front", "name_zh": "鄂托克前旗", "name_en": "Otog Front Banner", "kind": "banner"},
+    {"id": "otog", "name_zh": "鄂托克旗", "name_en": "Otog Banner", "kind": "banner"},
+    {"id": "hanggin", "name_zh": "杭锦旗", "name_en": "Hanggin Banner", "kind": "banner"},
+    {"id": "uxin", "name_zh": "乌审旗", "name_en": "Uxin Banner", "kind": "banner"},
+    {"id": "ejin_horo", "name_zh": "伊金霍洛旗", "name_en": "Ejin Horo Banner", "kind": "banner"},
+    {
+        "id": "gaoxin",
+        "name_zh": "高新区",
+        "name_en": "Ordos High-tech Zone",
+        "kind": "zone",
+        "aliases": ["鄂尔多斯高新技术产业开发区", "高新技术产业开发区"],
+    },
+]
+
+
+def _kpi(
+    id: str, name_zh: str, unit_zh: str, value_type: str, reporting: str, aggregation: str, lead: str, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "id": id,
+        "section": "测试",
+        "name_zh": name_zh,
+        "name_en": id.replace("_", " "),
+        "unit_zh": unit_zh,
+        "unit_en": unit_zh,
+        "value_type": value_type,
+        "reporting": reporting,
+        "aggregation": aggregation,
+        "lead": lead,
+        "source": f"{name_zh}（测试）",
+        **extra,
+    }
+
+
+TARGETS_DICT: dict[str, Any] = {
+    "version": 1,
+    "policy": {"title": "服务暖城“新市民”0477系列措施", "issued": dt.date(2024, 7, 15), "start": dt.date(2024, 7, 1)},
+    "reporting": {"due_day": 10, "max_upload_mb": 20},
+    "bureaus": [
+        {"id": "housing", "name_zh": "市住房和城乡建设局", "name_en": "Municipal Housing Bureau"},
+        {"id": "transport", "name_zh": "市交通运输局", "name_en": "Municipal Transport Bureau"},
+        {"id": "hrss", "name_zh": "市人力资源和社会保障局", "name_en": "Municipal HR and Social Security Bureau"},
+        {"id": "public_security", "name_zh": "市公安局", "name_en": "Municipal Public Security Bureau"},
+        {"id": "finance", "name_zh": "市财政局", "name_en": "Municipal Finance Bureau"},
+        {"id": "gov_services", "name_zh": "市政务服务局", "name_en": "Municipal Government Services Bureau"},
+    ],
+    "districts": DISTRICTS,
+    "kpis": [
+        # increment count, districts report, the city is their sum
+        _kpi("rental_housing_units", "保障性租赁住房筹建套数", "套", "count", "increment", "sum", "housing"),
+        # cumulative-to-date count by district
+        _kpi("talent_apartments", "人才公寓累计筹集套数", "套", "count", "cumulative", "sum", "housing"),
+        # a level ratio reported for the whole city only
+        _kpi("bus_coverage", "中心城区公交站点500米覆盖率", "%", "ratio", "level", "city", "transport"),
+        # a milestone, done (1) or not (0), city only
+        _kpi("portal_online", "新市民政策专区上线", "是否完成", "flag", "level", "city", "gov_services"),
+        # money paid, by district
+        _kpi(
+            "settlement_subsidy_yuan",
+            "一次性落户补助发放金额",
+            "元",
+            "amount",
+            "increment",
+            "sum",
+            "public_security",
+            co=["finance"],
+            activity=True,
+        ),
+        # people, by district (a second KPI for the same bureau as the amount)
+        _kpi(
+            "settlement_subsidy_people",
+            "一次性落户补助发放人数",
+            "人",
+            "count",
+            "increment",
+            "sum",
+            "public_security",
+            activity=True,
+        ),
+        _kpi("jobs_new", "城镇新增就业人数", "人", "count", "increment", "sum", "hrss"),
+    ],
+    "targets": [
+        {
+            "id": "rental_15k",
+            "kpi": "rental_housing_units",
+            "section": "测试",
+            "name_zh": "三年内筹建保障性租赁住房1.5万套以上",
+            "name_en": "15,000 rental units in three years",
+            "kind": "cumulative",
+            "comparator": ">=",
+            "value": 15000,
+            "deadline": dt.date(2027, 7, 31),
+            "baseline": {"value": 0, "date": dt.date(2024, 7, 1)},
+            "source": "筹建保障性租赁住房1.5万套以上",
+        },
+        {
+            "id": "talent_apartments_5k",
+            "kpi": "talent_apartments",
+            "section": "测试",
+            "name_zh": "人才公寓5000套",
+            "name_en": "5,000 talent apartments",
+            "kind": "cumulative",
+            "comparator": ">=",
+            "value": 5000,
+            "deadline": dt.date(2026, 12, 31),
+            "scope": ["dongsheng", "kangbashi"],
+            "source": "人才公寓5000套",
+        },
+        {
+            "id": "bus_coverage_100",
+            "kpi": "bus_coverage",
+            "section": "测试",
+            "name_zh": "公交站点500米覆盖率达到100%",
+            "name_en": "Bus stop coverage 100%",
+            "kind": "ratio",
+            "comparator": ">=",
+            "value": 100,
+            "deadline": dt.date(2027, 7, 31),
+            "baseline": {"value": 80, "date": dt.date(2024, 7, 1)},
+            "source": "公交站点500米覆盖率达到100%",
+        },
+        {
+            "id": "portal_online_2024",
+            "kpi": "portal_online",
+            "section": "测试",
+            "name_zh": "政策专区上线",
+            "name_en": "Policy portal online",
+            "kind": "milestone",
+            "comparator": ">=",
+            "value": 1,
+            "deadline": dt.date(2024, 12, 31),
+            "source": "政策专区上线",
+        },
+        {
+            "id": "jobs_20k_yearly",
+            "kpi": "jobs_new",
+            "section": "测试",
+            "name_zh": "每年新增就业2万人",
+            "name_en": "20,000 new jobs a year",
+            "kind": "annual",
+            "comparator": ">=",
+            "value": 20000,
+            "deadline": dt.date(2027, 12, 31),
+            "source": "每年新增就业2万人",
+        },
+    ],
+}
+
+
+@pytest.fixture
+def cfg_dict() -> dict[str, Any]:
+    return copy.deepcopy(TARGETS_DICT)
+
+
+@pytest.fixture
+def cfg() -> TargetsConfig:
+    return parse_targets(copy.deepcopy(TARGETS_DICT))
+
+
+@dataclass
+class Warehouse:
+    con: duckdb.DuckDBPyConnection
+    path: Path
+    archive: Path
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path, cfg: TargetsConfig) -> Iterator[Warehouse]:
+    path = tmp_path / "warehouse.duckdb"
+    con = db.connect(path)
+    db.load_reference(con, cfg)
+    try:
+        yield Warehouse(con, path, tmp_path / "archive")
+    finally:
+        con.close()
+
+
+def take_snapshot(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Everything a load may change: every observation row, and how many rows the log tables hold."""
+    return {
+        "observations": con.execute(
+            """
+            select kpi_id, district_id, period, value, revision, submission_id, source_row
+            from observations order by all
+            """
+        ).fetchall(),
+        "current": con.execute(
+            "select kpi_id, district_id, period, value, revision from current_observations order by all"
+        ).fetchall(),
+        "submissions": db.scalar(con, "select count(*) from submissions"),
+        "accepted": db.scalar(con, "select count(*) from submissions where outcome = 'accepted'"),
+        "rejected": db.scalar(con, "select count(*) from submissions where outcome = 'rejected'"),
+        "rejected_rows": db.scalar(con, "select count(*) from rejected_rows"),
+        "load_warnings": db.scalar(con, "select count(*) from load_warnings"),
+        "audit_log": db.scalar(con, "select count(*) from audit_log"),
+    }
+
+
+@pytest.fixture
+def snapshot() -> Callable[[duckdb.DuckDBPyConnection], dict[str, Any]]:
+    return take_snapshot
