@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from monitor import session, ui, ui_data
 from monitor.i18n import t
 
-st.set_page_config(page_title="暖城新市民0477监测", page_icon=":material/dashboard:", layout="wide")
+st.set_page_config(
+    page_title="暖城新市民0477监测", page_icon=str(Path(__file__).with_name("assets") / "favicon.png"), layout="wide"
+)
 
 with st.sidebar:
     choice = st.segmented_control("语言 / Language", ["中文", "English"], default="中文", key="lang_choice")
@@ -28,9 +32,7 @@ with st.sidebar:
         session.sign_out()
         st.rerun()
     if months:
-        st.session_state["as_of"] = st.selectbox(
-            t("as_of", lang), months, index=0, format_func=ui.month, key="as_of_choice"
-        )
+        st.session_state["as_of"] = ui.month_select(t("as_of", lang), months, key="as_of_choice")
     else:
         st.session_state["as_of"] = None
 
@@ -44,6 +46,7 @@ PAGES = {
     "bureaus": ("pages/bureaus.py", "nav_bureaus", ":material/account_balance:"),
     "quality": ("pages/data_quality.py", "nav_quality", ":material/fact_check:"),
     "upload": ("pages/upload.py", "nav_upload", ":material/upload_file:"),
+    "briefing": ("pages/briefing.py", "nav_briefing", ":material/slideshow:"),
     "admin": ("pages/admin.py", "nav_admin", ":material/settings:"),
 }
 allowed = session.PAGES_BY_ROLE[user.role]
@@ -54,7 +57,7 @@ monitor_pages = [
 ]
 work_pages = [
     st.Page(PAGES[p][0], title=t(PAGES[p][1], lang), icon=PAGES[p][2], url_path=p)
-    for p in ("upload", "admin")
+    for p in ("upload", "briefing", "admin")
     if p in allowed
 ]
 nav = {t("nav_group_monitor", lang): monitor_pages}

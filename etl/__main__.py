@@ -11,6 +11,8 @@ import logging
 import sys
 from pathlib import Path
 
+import duckdb
+
 from etl.load import LoadResult, load_bytes
 from etl.read import DEFAULT_MAX_MB
 from monitor import db
@@ -78,7 +80,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"已从归档重建数据库：重放{n}个文件 -> {path}")
         return 0
 
-    con = db.open_warehouse(path, cfg)
+    try:
+        con = db.open_warehouse(path, cfg)
+    except duckdb.IOException as exc:
+        # DuckDB takes one writer process: the running app holds the file
+        msg = f"无法打开数据库 {path}：文件正被其他进程（例如正在运行的应用）使用。请在应用内上传，或先停止应用。"
+        print(f"{msg}\n{exc}", file=sys.stderr)
+        return 2
     try:
         if args.cmd == "template":
             if args.bureau not in cfg.bureau_by_id:

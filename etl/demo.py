@@ -121,8 +121,13 @@ def unit_values(cfg: TargetsConfig, kpi: Kpi, periods: list[dt.date]) -> dict[st
     out: dict[str, np.ndarray] = {}
     for d in cfg.reporting_districts():
         w = WEIGHTS.get(d.id, 0.05)
-        vals = np.floor(city * w + 0.5)
-        out[d.id] = vals
+        if kpi.reporting == "increment":
+            # split the running total, then difference it: small monthly counts (1-2 schools a month)
+            # still reach every district over time instead of rounding to 0 everywhere
+            running = np.floor(np.cumsum(city) * w + 0.5)
+            out[d.id] = np.diff(running, prepend=0.0)
+        else:
+            out[d.id] = np.floor(city * w + 0.5)
     return out
 
 

@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,10 @@ DEFAULT_MAX_MB = 20.0
 MAX_XLSX_UNCOMPRESSED = 400 * 1024 * 1024
 MAX_XLSX_RATIO = 200
 MAX_COLUMNS = 200
+# calamine allocates the whole rectangle from A1 to the farthest cell before returning anything: one
+# cell at XFD1048576 in a 5 KB file asks for 17 billion cells and aborts the process (no exception).
+# A million rows of 4 columns (Excel's limit) stays below this; it costs calamine about 400 MB.
+MAX_XLSX_CELLS = 5_000_000
 HEADER_SEARCH_ROWS = 10
 
 
@@ -74,6 +79,17 @@ def detect_kind(file_name: str, data: bytes) -> str:
 
 def decode_text(file_name: str, data: bytes) -> tuple[str, str]:
     """UTF-8 (with or without BOM) first, then GB18030 (a superset of GBK/GB2312)."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        # Excel's "Unicode text" export: a text file, but not in an encoding this reader takes
+        raise FileRejected(
+            [
+                Problem.file(
+                    file_name,
+                    "文件为 UTF-16 编码，请另存为 UTF-8 或 GBK 编码的 csv",
+                    "the file is UTF-16 encoded; save it as UTF-8 or GBK csv",
+                )
+            ]
+        )
     if b"\x00" in data[:65536]:
         raise FileRejected(
             [
@@ -106,6 +122,16 @@ def _read_csv(file_name: str, data: bytes) -> tuple[list[list[str]], int, str]:
     text, encoding = decode_text(file_name, data)
     first_line = text[: text.find("\n")] if "\n" in text else text
     delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
+    # the parser takes its width from the first line: 100,000 columns there cost pandas a minute and
+    # gigabytes before the width check below the parse could refuse the file
+    try:
+        width = len(next(csv.reader([first_line], delimiter=delimiter), []))
+    except csv.Error:
+        width = 0
+    if width > MAX_COLUMNS:
+        raise FileRejected(
+            [Problem.file(file_name, f"列数过多（{width} 列），请使用模板", f"too many columns ({width}); use the template")]
+        )
     # UTF-8 (checked above) goes to the parser as bytes: a StringIO copy of a large file costs
     # ~4 bytes per character and twice the parse time. GB18030 is decoded by Python (pandas' C
     # reader would need a codec wrapper anyway).
@@ -136,13 +162,95 @@ def _read_csv(file_name: str, data: bytes) -> tuple[list[list[str]], int, str]:
     return frame, 0, encoding
 
 
+# Sheet XML as Excel, WPS, LibreOffice, openpyxl and xlsxwriter write it: every cell is <c r="B7"
+# and every row <row r="7". Anything else (a cell without r= is placed after the previous one, a
+# prefixed tag, r = 'b7') takes the slow path, which replays calamine's placement rules.
+_NOT_CANONICAL = re.compile(
+    rb'<(?:[\w.-]+:(?:c|row)[\s>/]|c(?:[\t\r\n>/]| (?!r="[A-Z]{1,3}[0-9]{1,7}"))'
+    rb'|row(?:[\t\r\n>/]| (?!r="[0-9]{1,7}")))'
+)
+_FAR_COLUMN = re.compile(rb'r="((?:[H-Z][A-Z]|G[S-Z]|[A-Z]{3,})[A-Z]*)[0-9]')  # beyond column GR (200)
+_COLUMN = re.compile(rb'r="([A-Z]{1,2})[0-9]')
+_TAG = re.compile(rb'<(/?)(?:[\w.-]+:)?(c|row)(?=[\s/>])([^>]*)>')
+_R_ATTR = re.compile(rb'(?:^|\s)r\s*=\s*["\']([^"\']*)')
+_REF = re.compile(rb"\s*([A-Za-z]*)([0-9]*)\s*")
+
+
+def _column_number(letters: bytes) -> int:
+    """b"A" -> 1, b"GR" -> 200 (the inverse of column_letter, 1-based)."""
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ch - 64
+    return n
+
+
+def _replayed_extent(xml: bytes) -> tuple[int, int]:
+    """(rows, columns) by calamine's rules: a cell or row without r= follows the previous one."""
+    row = col = height = width = 0
+    for closing, name, attrs in _TAG.findall(xml):
+        if closing:
+            if name == b"row":
+                row, col = row + 1, 0
+            continue
+        r = _R_ATTR.search(attrs)
+        ref = _REF.fullmatch(r.group(1)) if r else None
+        if r and (ref is None or not ref.group(2) or (name == b"row") == bool(ref.group(1))):
+            raise zipfile.BadZipFile("unreadable reference")  # calamine cannot place it either
+        if name == b"row":
+            row = int(ref.group(2)) - 1 if ref else row
+            if attrs.endswith(b"/"):  # <row r="9"/>: as if closed at once
+                row, col = row + 1, 0
+            continue
+        if ref:
+            row_at, col = int(ref.group(2)) - 1, _column_number(ref.group(1)) - 1
+        else:
+            row_at = row
+        height, width, col = max(height, row_at + 1), max(width, col + 1), col + 1
+    return height, width
+
+
+def _check_extent(file_name: str, xml: bytes) -> None:
+    """Refuse a sheet whose farthest cell would make calamine allocate more than MAX_XLSX_CELLS.
+    Regex scans only for the usual sheet; its width is worked out only past 25,000 rows."""
+    if _NOT_CANONICAL.search(xml):
+        height, width = _replayed_extent(xml)
+    elif _FAR_COLUMN.search(xml):
+        height, width = 0, max(_column_number(m.group(1)) for m in _FAR_COLUMN.finditer(xml))
+    else:
+        digits = next((k for k in range(7, 4, -1) if re.search(rb'r="[A-Z]*[0-9]{%d}"' % k, xml)), 0)
+        height = max(map(int, re.findall(rb'r="[A-Z]*([0-9]{%d})"' % digits, xml))) if digits else 0
+        if height * MAX_COLUMNS <= MAX_XLSX_CELLS:
+            return
+        width = max(map(_column_number, set(_COLUMN.findall(xml))), default=1)
+    if width > MAX_COLUMNS:
+        raise FileRejected(
+            [Problem.file(file_name, f"列数过多（{width} 列），请使用模板", f"too many columns ({width}); use the template")]
+        )
+    if height * width > MAX_XLSX_CELLS:
+        raise FileRejected(
+            [
+                Problem.file(
+                    file_name,
+                    f"行数过多（{height} 行 × {width} 列），请删除多余的行后再上传",
+                    f"too many rows ({height} rows x {width} columns); delete the unused rows",
+                )
+            ]
+        )
+
+
 def _formula_cells(file_name: str, zf: zipfile.ZipFile) -> list[str]:
-    """Cell references holding a formula (<f> in the sheet XML); calamine would return cached values."""
+    """Cell references holding a formula (<f> in the sheet XML); calamine would return cached values.
+    Each sheet's extent is checked on the way (see _check_extent)."""
     found: list[str] = []
-    for name in zf.namelist():
+    for info in zf.infolist():
+        name = info.filename
         if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
             continue
-        xml = zf.read(name)
+        # never read(-1): zipfile then inflates the whole stream in one call however small the size
+        # the archive declares (a bomb that lies about its size); read(n) inflates at most n bytes
+        with zf.open(info) as fh:
+            xml = fh.read(info.file_size)
+        _check_extent(file_name, xml)
         for match in re.finditer(rb"<f[\s>/]", xml):
             start = xml.rfind(b"<c ", 0, match.start())
             ref = re.search(rb'r="([A-Z]+\d+)"', xml[start : match.start()])
@@ -176,7 +284,13 @@ def _check_zip(file_name: str, data: bytes) -> list[str]:
         raise FileRejected(
             [Problem.file(file_name, "文件已损坏或不是有效的 xlsx 文件", "the file is corrupt or not a valid xlsx")]
         )
-    return _formula_cells(file_name, zf)
+    try:
+        return _formula_cells(file_name, zf)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError):
+        # a bad CRC, a broken deflate stream, an encrypted or unknown-method entry: corrupt, not a crash
+        raise FileRejected(
+            [Problem.file(file_name, "文件已损坏或不是有效的 xlsx 文件", "the file is corrupt or not a valid xlsx")]
+        ) from None
 
 
 def _cell_text(v: object) -> str:

@@ -21,6 +21,9 @@ from monitor.targets import CITY, TargetsConfig
 # A figure is flagged (not rejected) when it sits this many robust deviations from its history.
 JUMP_Z = 6.0
 JUMP_MIN_HISTORY = 3
+# No figure of this policy comes near a trillion (the largest are sums of money in yuan); beyond it a
+# value is a typo or a hostile file (a count of 1e20, or 400 typed nines, which parse as inf).
+MAX_VALUE = 1e12
 
 
 @dataclass
@@ -194,6 +197,14 @@ def validate(
     problems += _problems(n, v_blank, "value", "value_raw", "数值为空", "value is empty")
     problems += _problems(
         n, v_bad, "value", "value_raw", "不是有效数字（可填 1234、1,234、1.5万 或 30%）", "not a number"
+    )
+    problems += _problems(
+        n,
+        v.notna() & ~(v.abs() <= MAX_VALUE),
+        "value",
+        "value_raw",
+        "数值超出合理范围",
+        "value is beyond any plausible figure",
     )
     vt = meta["value_type"]
     problems += _problems(

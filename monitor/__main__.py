@@ -1,6 +1,7 @@
 """python -m monitor: the monitor's figures without the dashboard, for scripts, checks and cron jobs.
 
     python -m monitor scorecard --as-of 2025-09 [--db PATH] [--format table|csv|json] [--district 东胜区]
+    python -m monitor briefing --as-of 2026-10 --out DIR [--section 三(二)] [--bureau housing] [--targets a,b]
 
 Subcommands share the warehouse options; more (users, briefing) plug into the same subparsers.
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from monitor import db, progress
+from monitor import db, progress, users_cli
 from monitor.targets import DEFAULT_TARGETS, TargetsConfig, TargetsError, load_targets
 
 # The scorecard fields the command line prints, in this order, in every format.
@@ -27,7 +28,9 @@ SCORECARD_FIELDS: tuple[str, ...] = (
     "actual", "as_of", "expected", "progress", "forecast", "forecast_low", "forecast_high", "status",
     "reason_zh", "reason_en",
 )  # fmt: skip
-_NUMERIC = ("target_value", "baseline_value", "actual", "expected", "progress", "forecast", "forecast_low", "forecast_high")
+_NUMERIC = (
+    "target_value", "baseline_value", "actual", "expected", "progress", "forecast", "forecast_low", "forecast_high",
+)  # fmt: skip
 
 
 def _month(text: str) -> dt.date:
@@ -63,6 +66,11 @@ def _number(value: object) -> float | None:
         return None
     x = float(value)  # type: ignore[arg-type]
     return None if math.isnan(x) else x
+
+
+def _plain(x: float) -> str:
+    """12,345.6 rather than 1.23e+04 in the table."""
+    return f"{x:,.2f}".rstrip("0").rstrip(".")
 
 
 def scorecard_records(card: pd.DataFrame) -> list[dict[str, object]]:
@@ -103,7 +111,36 @@ def _cmd_scorecard(args: argparse.Namespace) -> int:
     else:
         frame = pd.DataFrame(records, columns=list(SCORECARD_FIELDS))
         with pd.option_context("display.width", 250, "display.max_columns", None, "display.max_colwidth", 120):
-            sys.stdout.write(frame.to_string(index=False, float_format=lambda x: f"{x:,.4g}") + "\n")
+            sys.stdout.write(frame.to_string(index=False, float_format=_plain) + "\n")
+    return 0
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    """--targets a,b --targets c -> [a, b, c]; None when not given."""
+    if not values:
+        return None
+    return [v.strip() for chunk in values for v in chunk.split(",") if v.strip()] or None
+
+
+def _cmd_briefing(args: argparse.Namespace) -> int:
+    """Write the meeting briefing (deck, PDF, workbook, charts) and print the files written."""
+    from monitor import briefing  # the browser stack is imported only for this command
+
+    cfg = _load_cfg(args.config) or load_targets()
+    con = _open(args.db, cfg)
+    try:
+        result = briefing.build_briefing(
+            con, cfg, args.as_of, args.out, sections=_split(args.section), bureaus=_split(args.bureau),
+            targets=_split(args.targets), lang=args.lang,
+            progress=lambda i, n, label: print(f"[{i}/{n}] {label}", file=sys.stderr, flush=True),
+        )  # fmt: skip
+    except briefing.BriefingError as exc:
+        print(f"错误 / error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        con.close()
+    for path in result.paths:
+        print(path)
     return 0
 
 
@@ -118,6 +155,18 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--format", choices=("table", "csv", "json"), default="table")
     sc.add_argument("--district", default=None, help="旗区 id 或中文名 / district id or name (default: whole city)")
     sc.set_defaults(func=_cmd_scorecard)
+    # briefing: no `common` parent, because here --targets means target ids (targets.yaml is --config)
+    br = sub.add_parser("briefing", help="会议简报：PPT、PDF、Excel 与图表 / meeting briefing: deck, PDF, workbook")
+    br.add_argument("--as-of", required=True, type=_month, help="month of the data, YYYY-MM (its figures included)")
+    br.add_argument("--out", required=True, help="output directory (created)")
+    br.add_argument("--section", action="append", help="政策条目，如 三(二)；可重复或逗号分隔 / policy section")
+    br.add_argument("--bureau", action="append", help="牵头单位 id；可重复或逗号分隔 / lead bureau id")
+    br.add_argument("--targets", action="append", help="目标 id，逗号分隔 / target ids, comma-separated")
+    br.add_argument("--lang", choices=("zh", "en"), default="zh")
+    br.add_argument("--db", default=None, help="warehouse file (default: $MONITOR_DB or data/warehouse.duckdb)")
+    br.add_argument("--config", default=None, help="targets.yaml (default: the repo's)")
+    br.set_defaults(func=_cmd_briefing)
+    users_cli.add_parser(sub, common)
     return parser
 
 

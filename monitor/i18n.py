@@ -58,6 +58,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "role_reporter": ("填报人员", "Bureau reporter"),
     "role_admin": ("管理员", "Administrator"),
     "session_expired": ("登录已过期，请重新登录。", "Your session expired; please sign in again."),
+    "sso_sign_in": ("统一身份认证登录", "Sign in with single sign-on"),
     "demo_accounts": ("演示账号", "Demo accounts"),
     "demo_accounts_note": (
         "仅在演示数据模式下显示。正式环境由管理员创建账号。",
@@ -192,6 +193,54 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "value": ("数值", "Value"),
     "download_csv": ("下载CSV", "Download CSV"),
     "data_source": ("数据来源：各责任单位月报", "Source: monthly reports of the responsible bureaus"),
+    # briefing export (monitor/briefing.py, pages/briefing.py)
+    "brief_title": ("服务暖城“新市民”0477系列措施 进展简报", "0477 Measures for New Residents: Progress Briefing"),
+    "brief_intro": (
+        "生成领导会议用的简报：PPT（16:9）、PDF（打印用）、Excel 计分卡和图表文件，数据截至{month}。",
+        "Build the meeting briefing: slides (16:9), a PDF for printing, the Excel scorecard and the charts, "
+        "as of {month}.",
+    ),
+    "brief_targets": ("目标（不选则包含上述条件下的全部目标）", "Targets (none: every target matching the above)"),
+    "brief_count": ("将包含{n}项目标，PPT共{slides}页。", "{n} targets, {slides} slides."),
+    "brief_generate": ("生成简报", "Generate briefing"),
+    "brief_started": ("正在准备数据", "Preparing the data"),
+    "brief_progress": ("正在生成（{i}/{n}）：{label}", "Generating ({i}/{n}): {label}"),
+    "brief_done": ("简报已生成（{n}项目标，{seconds:.1f}秒）。", "Briefing ready ({n} targets, {seconds:.1f} s)."),
+    "brief_failed": ("简报生成失败：{error}", "The briefing failed: {error}"),
+    "brief_stale": (
+        "筛选条件或数据月份已更改，下列文件仍按上次条件生成；如需更新请重新生成。",
+        "The filters or the month changed: these files are from the previous run; generate again to update.",
+    ),
+    "brief_files_for": ("已生成的文件（{month}，{n}项目标）", "Files generated ({month}, {n} targets)"),
+    "brief_dl_deck": ("下载PPT", "Download slides (PPTX)"),
+    "brief_dl_pdf": ("下载PDF", "Download PDF"),
+    "brief_dl_xlsx": ("下载Excel", "Download Excel"),
+    "brief_dl_charts": ("下载图表（PNG/SVG）", "Download charts (PNG/SVG)"),
+    "brief_file_stem": ("0477进展简报", "0477-briefing"),
+    "brief_summary": ("总体进展", "Overall progress"),
+    "brief_status_chart": ("目标状态分布", "Targets by status"),
+    "brief_items": ("项", "targets"),
+    "brief_worst": ("最需关注的{n}项目标", "The {n} targets needing most attention"),
+    "brief_legend": ("状态", "Status"),
+    "brief_generated": ("生成时间", "Generated"),
+    "brief_demo": ("演示数据（合成数据，非真实统计）", "Demo data (synthetic, not real statistics)"),
+    "brief_missing_title": ("责任单位缺报情况", "Missing monthly reports"),
+    "brief_missing_intro": (
+        "截至{month}，以下责任单位有月份未报送数据：",
+        "As of {month}, these bureaus have months without a report:",
+    ),
+    "brief_missing_none": (
+        "截至{month}，各责任单位月报均已报送。",
+        "As of {month}, every bureau has sent every report.",
+    ),
+    "brief_missing_count": ("缺报月数", "Months missing"),
+    "brief_missing_months": ("缺报月份", "Missing months"),
+    "sheet_scorecard": ("计分卡", "Scorecard"),
+    "sheet_districts": ("分旗区", "Districts"),
+    "sheet_reporting": ("报送情况", "Reporting"),
+    "col_target_id": ("目标编码", "Target id"),
+    "col_district_id": ("旗区编码", "District id"),
+    "col_district_goal": ("旗区目标（平均分解）", "District share of the target"),
 }
 
 

@@ -57,7 +57,6 @@ SCORECARD_COLUMNS: tuple[str, ...] = (
 #   level - stock, ratio and level-reported annual/cap targets: the latest level
 #   ytd   - annual and cap targets on flows: the calendar year's total so far
 #   flag  - milestones: the latest 0/1
-_MODES = ("total", "level", "ytd", "flag")
 _PCT_UNITS = ("%",)
 _BAND = (0.10, 0.90)  # forecast band: 10th-90th percentile of the pairwise slopes
 _MILESTONE_WARNING_MONTHS = 3  # a milestone not done in its last 3 months is at risk
@@ -83,6 +82,14 @@ def _position(d: dt.date) -> float:
     return _mi(d) + d.day / calendar.monthrange(d.year, d.month)[1]
 
 
+def _dates(mi: np.ndarray) -> np.ndarray:
+    """Month indexes to first-of-month dates (None where negative), without a loop."""
+    out = np.full(len(mi), None, dtype=object)
+    ok = mi >= 0
+    out[ok] = (mi[ok] - 1970 * 12).astype("datetime64[M]").astype("datetime64[D]").astype(object)
+    return out
+
+
 def _month_start(value: dt.date | pd.Timestamp | str) -> dt.date:
     """as_of may come as a date, a Timestamp or 'YYYY-MM'; it always means the whole month."""
     if isinstance(value, str):
@@ -97,8 +104,8 @@ def _month_start(value: dt.date | pd.Timestamp | str) -> dt.date:
 
 @dataclass(frozen=True)
 class _Units:
-    """One row per judged unit (target x aggregate or district), with the target's parameters
-    already scaled by the unit's share; ``members`` are the (kpi, district) rows summed into it."""
+    """``frame``: one row per judged unit (g, the target's row ti, unit_id, is_aggregate, share of the
+    target); ``members``: the (kpi, district) figures summed into each unit."""
 
     frame: pd.DataFrame
     members: pd.DataFrame
@@ -232,6 +239,8 @@ def _units(tg: pd.DataFrame, reporting: list[str], district: str | None, all_uni
             "kpi_id": tg["kpi_id"].to_numpy(dtype=object)[mt],
             "district_id": np.concatenate(member_d) if member_d else np.array([], dtype=object),
             "fp": tg["fp"].to_numpy(dtype=np.int64)[mt],
+            # a unit fed by one district needs no summing: most units of a heat map
+            "single": np.bincount(mg, minlength=len(frame))[mg] == 1,
         }
     )
     return _Units(frame, members)
@@ -240,50 +249,63 @@ def _units(tg: pd.DataFrame, reporting: list[str], district: str | None, all_uni
 # ---------------------------------------------------------------------------------------------- SQL
 
 # One pass over the observations into a temporary table of figures per judged unit and month bucket.
-# current_rows equals the current_observations view (the latest revision of each kpi/district/month)
-# but picks a latest revision only where a correction exists: ranking every row of a province-scale
-# table takes seconds, and corrections are few. Rows are summed per district and bucket (single
-# months inside the trend window, whole years before it, cut again at the targets' baseline months)
-# and then per judged unit (one district, or the districts summed into an aggregate).
+# Rows are summed per district and bucket (single months inside the trend window, whole years before
+# it, cut again at the targets' baseline months), then per judged unit (one district, or the districts
+# summed into an aggregate). The result equals reading the current_observations view (the latest
+# revision of each kpi/district/month), but ranking every row of a province-scale table takes seconds
+# while corrections are few: the first figures are aggregated straight from the table and the
+# corrections are applied to the few buckets they touch, as differences.
 _UNIT_BUCKETS_SQL = """
 create temp table {unit_buckets} as
-with first_revision as (
-    select min(revision) as r0 from observations
+with first_figures as (
+    select o.kpi_id, o.district_id, {bucket_o} as bucket,
+        sum(o.value) as s, arg_max(o.value, o.period) as lv, max(o.period) as last_period
+    from observations as o
+    where o.revision = ? and o.period <= ?{filters}
+    group by o.kpi_id, o.district_id, bucket
 ),
 revised as (
     select distinct o.kpi_id, o.district_id, o.period
     from observations as o
-    where o.revision > (select r0 from first_revision) and o.period <= ?
+    where o.revision > ? and o.period <= ?
 ),
-first_rows as (
-    select o.kpi_id, o.district_id, o.period, o.value
-    from observations as o
-    anti join revised using (kpi_id, district_id, period)
-    where o.revision = (select r0 from first_revision) and o.period <= ?{filters}
-),
-revised_rows as (
-    select o.kpi_id, o.district_id, o.period, arg_max(o.value, o.revision) as value
+corrected as (
+    select o.kpi_id, o.district_id, o.period,
+        arg_max(o.value, o.revision) as value,
+        sum(o.value) filter (where o.revision = ?) as first_value
     from observations as o
     semi join revised using (kpi_id, district_id, period)
     group by o.kpi_id, o.district_id, o.period
 ),
-current_rows as (
-    select * from first_rows
-    union all
-    select * from revised_rows
+corrections as (
+    select c.kpi_id, c.district_id, {bucket_c} as bucket,
+        sum(c.value - coalesce(c.first_value, 0)) as ds,
+        max(c.period) as last_period,
+        arg_max(c.value, c.period) as lv
+    from corrected as c
+    group by c.kpi_id, c.district_id, bucket
 ),
-district_buckets as (
-    select
-        c.kpi_id, c.district_id, mm.bucket,
-        sum(c.value) as s, arg_max(c.value, c.period) as lv, max(mm.mi) as lp, count(*) as n
-    from current_rows as c
-    join {month_map} as mm on mm.mi = year(c.period) * 12 + month(c.period) - 1
-    group by c.kpi_id, c.district_id, mm.bucket
+district_buckets as materialized (
+    select kpi_id, district_id, bucket,
+        coalesce(f.s, 0) + coalesce(x.ds, 0) as s,
+        case when x.last_period >= coalesce(f.last_period, x.last_period) then x.lv else f.lv end as lv,
+        greatest(f.last_period, x.last_period) as last_period
+    from first_figures as f
+    full join corrections as x using (kpi_id, district_id, bucket)
 )
-select m.g, b.bucket, sum(b.s) as s, sum(b.lv) as lv, max(b.lp) as lp, sum(b.n)::bigint as n
+-- per unit and bucket: s sum, lv last level (summed over districts), lp last month, n districts
+select
+    m.g, b.bucket, b.s, b.lv, year(b.last_period) * 12 + month(b.last_period) - 1 as lp, 1::bigint as n
 from district_buckets as b
 join {members} as m on m.kpi_id = b.kpi_id and m.district_id = b.district_id
-where b.bucket >= m.fp
+where m.single and b.bucket >= m.fp
+union all
+select
+    m.g, b.bucket, sum(b.s), sum(b.lv),
+    year(max(b.last_period)) * 12 + month(max(b.last_period)) - 1, count(*)::bigint
+from district_buckets as b
+join {members} as m on m.kpi_id = b.kpi_id and m.district_id = b.district_id
+where not m.single and b.bucket >= m.fp
 group by m.g, b.bucket
 """
 
@@ -327,14 +349,20 @@ class _Figures:
 def _selective(values: pd.Series, column: str, limit: int = 64) -> tuple[str, list[str]]:
     """A filter on the observations when only a few KPIs or districts are wanted (a district page, a
     chart). For the whole scorecard the filter would cost more than it saves."""
-    wanted = sorted(set(values))
-    if len(wanted) > limit:
+    if values.nunique() > limit:
         return "", []
+    wanted = sorted(str(v) for v in values.unique())
     return f" and o.{column} in ({', '.join('?' for _ in wanted)})", wanted
 
 
 def _figures(
-    con: duckdb.DuckDBPyConnection, units: _Units, y: np.ndarray, yearly: np.ndarray, cuts: Iterable[int], M: int, W: int
+    con: duckdb.DuckDBPyConnection,
+    units: _Units,
+    y: np.ndarray,
+    yearly: np.ndarray,
+    cuts: Iterable[int],
+    M: int,
+    W: int,
 ) -> _Figures:
     """Reduce the observations to the few figures per unit the rules need (DuckDB does the heavy part)."""
     G = len(units.frame)
@@ -344,24 +372,34 @@ def _figures(
         pd.DataFrame({"g": [], "yr": [], "s": [], "lv": []}),
     )
     as_of = _month(M)
-    first = con.execute("select min(period) from observations where period <= ?", [as_of]).fetchall()[0][0]
+    first, r0 = con.execute(
+        "select min(period), min(revision) from observations where period <= ?", [as_of]
+    ).fetchall()[0]
     if first is None or units.members.empty:
         return none
-    lo = _mi(first)
-    months = np.arange(lo, M + 1, dtype=np.int64)
-    starts = np.unique(np.concatenate([(months // 12) * 12, [c for c in cuts if lo <= c <= M], [lo]]))
-    bucket = starts[np.searchsorted(starts, months, side="right") - 1]
-    bucket = np.where(months >= M - W + 1, months, bucket)
+    # Buckets: single months from the trend window on, calendar years before it, cut again at the
+    # targets' baseline months (increments count from there).
+    w0 = M - W + 1
+    inner_cuts = sorted({int(c) for c in cuts if c % 12 and c < w0}, reverse=True)
+
+    def bucket(alias: str) -> tuple[str, list[object]]:
+        period, params = f"{alias}.period", [_month(w0)]
+        cases = [f"when {period} >= ? then year({period}) * 12 + month({period}) - 1"]
+        for c in inner_cuts:
+            cases.append(f"when {period} >= ? then greatest(year({period}) * 12, ?)")
+            params += [_month(c), c]
+        return f"case {' '.join(cases)} else year({period}) * 12 end", params
+
+    bucket_o, params_o = bucket("o")
+    bucket_c, params_c = bucket("c")
     tag = uuid.uuid4().hex[:12]
     names = {
         "members": f"progress_members_{tag}",
-        "month_map": f"progress_months_{tag}",
         "units": f"progress_units_{tag}",
         "unit_buckets": f"progress_buckets_{tag}",
     }
     frames = {
         names["members"]: units.members,
-        names["month_map"]: pd.DataFrame({"mi": months, "bucket": bucket}),
         names["units"]: pd.DataFrame({"g": np.arange(G, dtype=np.int64), "y": y.astype(np.int64), "yearly": yearly}),
     }
     kpi_filter, kpis = _selective(units.members["kpi_id"], "kpi_id")
@@ -370,13 +408,13 @@ def _figures(
         con.register(name, frame)
     try:
         con.execute(
-            _UNIT_BUCKETS_SQL.format(filters=kpi_filter + district_filter, **names),
-            [as_of, as_of, *kpis, *districts],
+            _UNIT_BUCKETS_SQL.format(
+                filters=kpi_filter + district_filter, bucket_o=bucket_o, bucket_c=bucket_c, **names
+            ),
+            [*params_o, r0, as_of, *kpis, *districts, r0, as_of, r0, *params_c],
         )
         window = "".join(f",\n    sum(b.s) filter (where b.bucket = ?) as w{k}" for k in range(W))
-        summary = con.execute(
-            _SUMMARY_SQL.format(window=window, **names), [M - W + 1 + k for k in range(W)]
-        ).df()
+        summary = con.execute(_SUMMARY_SQL.format(window=window, **names), [M - W + 1 + k for k in range(W)]).df()
         years = con.execute(_YEARS_SQL.format(**names)).df()
     finally:
         con.execute(f"drop table if exists {names['unit_buckets']}")
@@ -394,15 +432,6 @@ def _figures(
 
 
 # ---------------------------------------------------------------------------------------------- numpy
-
-
-def _last_per_group(g: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-    """Row positions of the last row of each group (rows sorted by group, then month)."""
-    idx = np.flatnonzero(mask) if mask is not None else np.arange(len(g))
-    if len(idx) == 0:
-        return idx
-    gi = g[idx]
-    return idx[np.r_[gi[1:] != gi[:-1], True]]
 
 
 def _quantiles(values: np.ndarray, qs: Sequence[float]) -> list[np.ndarray]:
@@ -478,149 +507,119 @@ def _evaluate(
     th = cfg.thresholds if cfg is not None else Thresholds()
     as_of = _month_start(as_of)
     M, W = _mi(as_of), max(int(th.trend_months), 2)
-    tg = _load_targets(con, target_ids)
-    reporting = [
-        r[0]
-        for r in con.execute("select district_id from districts where kind <> 'city' order by sort_order").fetchall()
-    ]
     if district is not None:
         district = resolve_district(con, district, cfg)
         if district == CITY:
             district = None
+    tg = _load_targets(con, target_ids)
     if tg.empty:
         return pd.DataFrame(columns=list(SCORECARD_COLUMNS))
+    reporting = [
+        r[0]
+        for r in con.execute("select district_id from districts where kind <> 'city' order by sort_order").fetchall()
+    ]
     units = _units(tg, reporting, district, all_units)
     u = units.frame
     if u.empty:
         return pd.DataFrame(columns=list(SCORECARD_COLUMNS))
     G = len(u)
-    ti = u["ti"].to_numpy(dtype=np.int64)
-    P = tg.iloc[ti].reset_index(drop=True)  # target parameters aligned with units
+    P = tg.iloc[u["ti"].to_numpy(dtype=np.int64)].reset_index(drop=True)  # target parameters per unit
 
     def col(name: str, dtype: type = float) -> np.ndarray:
         return P[name].to_numpy(dtype=dtype)
 
     kind, mode, comp = col("kind", object), col("mode", object), col("comparator", object)
-    inc = col("inc", bool)
+    inc, yearly, flag = col("inc", bool), col("yearly", bool), mode == "flag"
     share = u["share"].to_numpy(dtype=float)
     t = col("target_value") * share
     tol = np.nan_to_num(col("tolerance")) * share
-    yearly = col("yearly", bool)
     b = np.where(yearly, 0.0, col("b_raw") * share)  # annual targets and flow caps start from 0 each year
-    b_pos, d_pos = col("b_pos"), col("d_pos")
-    dm = col("dm", np.int64)
-    ms = [[(p, v * s) for p, v in m] for m, s in zip(P["ms"], share, strict=True)]
-    Y = np.minimum(as_of.year, col("deadline_year", np.int64))  # judged calendar year
-    months_in = np.where(as_of.year > Y, 12, as_of.month)
+    b_pos, d_pos, dm = col("b_pos"), col("d_pos"), col("dm", np.int64)
+    ms = P["ms"].tolist()
+    if any(ms):
+        ms = [[(p, v * f) for p, v in m] for m, f in zip(ms, share, strict=True)]
+    # the judged calendar year of annual targets and flow caps: as_of's, kept within start..deadline;
+    # months_in = its months gone (0 before the first year, 12 once the last one is over)
+    Y = np.clip(as_of.year, col("start_year", np.int64), col("deadline_year", np.int64))
+    months_in = np.where(as_of.year > Y, 12, np.where(as_of.year < Y, 0, as_of.month))
 
-    # --- figures from the warehouse
-    bk = _buckets(con, units.members, set(tg["fp"].tolist()), M, W)
-    g = bk["g"].to_numpy(dtype=np.int64)
-    s = bk["s"].to_numpy(dtype=float)
-    lv = bk["lv"].to_numpy(dtype=float)
-    lp = bk["lp"].to_numpy(dtype=np.int64)
-    nrep = bk["n"].to_numpy(dtype=np.int64)
-    bucket = bk["bucket"].to_numpy(dtype=np.int64)
-    yr = bucket // 12
-
-    has = np.bincount(g, minlength=G) > 0
-    total = np.bincount(g, weights=s, minlength=G)
-    last = _last_per_group(g)
-    latest = np.full(G, -1, dtype=np.int64)
-    latest[g[last]] = lp[last]
-    latest_lv = np.full(G, np.nan)
-    latest_lv[g[last]] = lv[last]
-    n_reports = np.full(G, np.nan)
-    n_reports[g[last]] = np.where(bucket[last] == lp[last], nrep[last], np.nan)
-    ytd_s = np.bincount(g, weights=s * (yr == Y[g]), minlength=G)
-    end_lv = np.full(G, np.nan)  # level at the end of the judged year (or earlier)
-    r = _last_per_group(g, yr <= Y[g])
-    end_lv[g[r]] = lv[r]
-    prev_lv = np.zeros(G)  # level at the end of the year before the judged year
-    r = _last_per_group(g, yr < Y[g])
-    prev_lv[g[r]] = lv[r]
-
+    # --- the figures
+    fig = _figures(con, units, Y, yearly, set(tg["fp"].tolist()), M, W)
+    sm = fig.summary
+    has = ~np.isnan(sm["latest"])
+    latest = np.where(has, sm["latest"], -1).astype(np.int64)
+    total = np.nan_to_num(sm["total"])
+    latest_lv = sm["latest_lv"]
+    n_reports = np.where(sm["latest_bucket"] == sm["latest"], sm["latest_n"], np.nan)
     actual = np.select(
         [mode == "total", mode == "ytd"],
         [
             np.where(inc, total, latest_lv),
-            np.where(inc, ytd_s, end_lv - prev_lv),
+            np.where(inc, np.nan_to_num(sm["ytd_s"]), sm["end_lv"] - np.nan_to_num(sm["prev_lv"])),
         ],
         np.where(inc, b + total, latest_lv),
     )
     actual = np.where(has, actual, np.nan)
 
-    # --- the judged series over the trend window (G x W, NaN = no figure that month)
-    w0 = M - W + 1
-    inwin = bucket >= w0
-    S = np.zeros((G, W))
-    L = np.full((G, W), np.nan)
-    S[g[inwin], bucket[inwin] - w0] = s[inwin]
-    L[g[inwin], bucket[inwin] - w0] = lv[inwin]
-    seen = ~np.isnan(L)
-    running = (total - S.sum(axis=1))[:, None] + np.cumsum(S, axis=1)
-    running = running + np.where(mode == "level", b, 0.0)[:, None]
-    series = np.where(inc[:, None], running, L)
-    series = np.where(seen, series, np.nan)
-    slope, slope_lo, slope_hi, intercept = theil_sen(series)
-    first_k = np.where(seen.any(axis=1), seen.argmax(axis=1), W)
-    n_trend = W - first_k
-    anchor = np.where(np.isin(mode, ["level"]), intercept + slope * (W - 1), actual)
+    # --- the judged series over the trend window (G x W, NaN = no figure that month) and its trend
+    monthly = fig.window
+    seen = ~np.isnan(monthly)
+    S = np.nan_to_num(monthly)
+    running = (total - S.sum(axis=1))[:, None] + np.cumsum(S, axis=1)  # running total at each month
+    running = running + np.where(mode == "total", 0.0, b)[:, None]
+    judged = np.where(seen, np.where(inc[:, None], running, monthly), np.nan)
+    slope, slope_lo, slope_hi, intercept = theil_sen(judged)
+    n_trend = W - np.where(seen.any(axis=1), seen.argmax(axis=1), W)
+    # flows: what is done is done, only the future rate is estimated; levels: the fitted line at as_of
+    anchor = np.where(mode == "level", intercept + slope * (W - 1), actual)
     horizon_end = np.where(yearly, Y * 12 + 11, dm)
-    h = np.maximum(horizon_end - M, 0)
-    forecast = anchor + slope * h
-    f_lo = anchor + slope_lo * h
-    f_hi = anchor + slope_hi * h
-    flag = mode == "flag"
-    floor_ = 0.0
-    ceil_ = np.where(np.isin(P["unit_zh"].to_numpy(), _PCT_UNITS), 100.0, np.inf)
-    forecast, f_lo, f_hi = (np.where(flag, np.nan, np.clip(v, floor_, ceil_)) for v in (forecast, f_lo, f_hi))
+    h = np.where(yearly, 12 - months_in, np.maximum(dm - M, 0))
+    ceiling = np.where(np.isin(P["unit_zh"].to_numpy(dtype=object), _PCT_UNITS), 100.0, np.inf)
+    forecast, f_lo, f_hi = (
+        np.where(flag, np.nan, np.clip(anchor + sl * h, 0.0, ceiling)) for sl in (slope, slope_lo, slope_hi)
+    )
 
     # --- plan, progress, time
-    x = np.full(G, M + 1.0)
-    expected = _expected(kind, mode, t, b, b_pos, d_pos, dm, months_in, ms, x)
+    expected = _expected(kind, mode, t, b, b_pos, d_pos, dm, months_in, ms, np.full(G, M + 1.0))
     with np.errstate(invalid="ignore", divide="ignore"):
         span = np.where(t != b, t - b, np.nan)
         progress = np.where(flag, actual, (actual - b) / span)
         p_f = (forecast - b) / span
+        e_span = expected - b
+        p_e = np.where(e_span != 0, (actual - b) / np.where(e_span != 0, e_span, 1.0), 1.0)
         linear_elapsed = np.clip((M + 1 - b_pos) / (d_pos - b_pos), 0.0, 1.0)
     time_elapsed = np.where(yearly, months_in / 12.0, linear_elapsed)
 
-    # --- status
+    # --- status, first matching rule wins (docs/progress.md)
     thr = float(th.at_risk)
     past = dm < M
     stale = has & (np.minimum(M, dm) - latest >= th.stale_months)
-    no_any = ~has
-    is_cap = kind == "cap"
-    _ge, le, approx = comp == ">=", comp == "<=", comp == "~"
+    le, approx = comp == "<=", comp == "~"
     with np.errstate(invalid="ignore"):
         met = np.select([approx, le], [np.abs(actual - t) <= tol, actual <= t], actual >= t)
         on_f = np.select([approx, le], [np.abs(forecast - t) <= tol, forecast <= t], forecast >= t)
         risk_f = np.where(approx, (p_f >= thr) & (p_f <= 2 - thr), p_f >= thr)
-        e_span = expected - b
-        p_e = np.where(e_span != 0, (actual - b) / np.where(e_span != 0, e_span, 1.0), 1.0)
         on_e = np.where(approx, np.abs(actual - expected) <= tol, p_e >= 1.0)
         risk_e = np.where(approx, (p_e >= thr) & (p_e <= 2 - thr), p_e >= thr)
         has_f = ~np.isnan(forecast)
-        sticky = (kind == "cumulative") | flag
-        period_done = np.where(mode == "ytd", months_in == 12, dm <= M)
+        sticky = (kind == "cumulative") | flag  # cannot be undone: stays achieved when reporting stops
+        warn = dm - (_MILESTONE_WARNING_MONTHS - 1) <= M
         status_goal = np.select(
             [
-                no_any, met & sticky, stale, met, past,
-                flag & (dm - (_MILESTONE_WARNING_MONTHS - 1) <= M), flag,
+                ~has, met & sticky, stale, met, past, flag & warn, flag,
                 has_f & on_f, has_f & risk_f, has_f, on_e, risk_e,
             ],
             [
-                "no_data", "achieved", "no_data", "achieved", "overdue",
-                "at_risk", "on_track",
+                "no_data", "achieved", "no_data", "achieved", "overdue", "at_risk", "on_track",
                 "on_track", "at_risk", "off_track", "on_track", "at_risk",
             ],
             "off_track",
         )  # fmt: skip
         exceeded = actual > t
+        period_done = np.where(mode == "ytd", months_in == 12, dm <= M)
         status_cap = np.select(
             [
-                no_any, stale, exceeded & past, exceeded, past | period_done,
+                ~has, stale, exceeded & past, exceeded, past | period_done,
                 has_f & (forecast <= t), has_f & (forecast < t / thr), has_f,
                 actual <= expected, actual < expected / thr,
             ],
@@ -630,30 +629,36 @@ def _evaluate(
             ],
             "off_track",
         )  # fmt: skip
-    status = np.where(is_cap, status_cap, status_goal)
-    progress = np.where(is_cap, actual / np.where(t != 0, t, np.nan), progress)
+        is_cap = kind == "cap"
+        status = np.where(is_cap, status_cap, status_goal)
+        progress = np.where(is_cap, actual / np.where(t != 0, t, np.nan), progress)
 
-    # --- past years of annual targets and flow caps
-    years = _past_years(bk, g, yr, lv, s, P, u, t, inc, as_of, yearly)
-
-    out = pd.DataFrame(
+    years = _past_years(fig.years, G, P, t, inc, mode, yearly, as_of)
+    n_scope = np.where(share < 1, np.round(1 / share), 1).astype(np.int64)
+    trend_months = np.where(np.isnan(slope), np.nan, n_trend)
+    reason_zh, reason_en = _reasons(
         {
-            "target_id": P["target_id"].to_numpy(),
-            "kpi_id": P["kpi_id"].to_numpy(),
-            "section": P["section"].to_numpy(),
-            "name_zh": P["name_zh"].to_numpy(),
-            "name_en": P["name_en"].to_numpy(),
-            "unit_zh": P["unit_zh"].to_numpy(),
-            "unit_en": P["unit_en"].to_numpy(),
-            "kind": kind,
-            "comparator": comp,
-            "deadline": [d if isinstance(d, dt.date) else pd.Timestamp(d).date() for d in P["deadline"]],
+            "status": status, "kind": kind, "mode": mode, "comparator": comp, "actual": actual,
+            "expected": expected, "forecast": forecast, "target": t, "tolerance": tol,
+            "unit_zh": P["unit_zh"].to_numpy(dtype=object), "unit_en": P["unit_en"].to_numpy(dtype=object),
+            "value_type": P["value_type"].to_numpy(dtype=object), "dm": dm, "latest": latest,
+            "trend_months": trend_months, "year": Y, "months_in": months_in,
+            "is_aggregate": u["is_aggregate"].to_numpy(dtype=bool), "n_scope": n_scope, "years": years,
+            "ti": u["ti"].to_numpy(dtype=np.int64),
+        },
+        M,
+    )  # fmt: skip
+
+    out = P[["target_id", "kpi_id", "section", "name_zh", "name_en", "unit_zh", "unit_en", "kind", "comparator"]]
+    computed = pd.DataFrame(
+        {
+            "deadline": P["deadline"].to_numpy(dtype=object),
             "target_value": t,
             "tolerance": np.where(approx, tol, np.nan),
             "baseline_value": b,
             "actual": actual,
-            "as_of": as_of,
-            "latest_period": [_month(int(m)) if m >= 0 else None for m in latest],
+            "as_of": np.full(G, as_of, dtype=object),
+            "latest_period": _dates(latest),
             "expected": expected,
             "progress": progress,
             "time_elapsed": time_elapsed,
@@ -661,15 +666,15 @@ def _evaluate(
             "forecast_low": f_lo,
             "forecast_high": f_hi,
             "status": status,
-            "reason_zh": "",
-            "reason_en": "",
-            "lead_bureau": P["lead_bureau"].to_numpy(),
-            "co_bureaus": P["co_bureaus"].to_numpy(),
-            "district_id": u["unit_id"].to_numpy(),
+            "reason_zh": reason_zh,
+            "reason_en": reason_en,
+            "lead_bureau": P["lead_bureau"].to_numpy(dtype=object),
+            "co_bureaus": P["co_bureaus"].to_numpy(dtype=object),
+            "district_id": u["unit_id"].to_numpy(dtype=object),
             "is_aggregate": u["is_aggregate"].to_numpy(dtype=bool),
             "target_share": share,
             "n_reports": n_reports,
-            "trend_months": np.where(np.isnan(slope), np.nan, n_trend),
+            "trend_months": trend_months,
             "years": years,
             "_mode": mode,
             "_slope": slope,
@@ -677,214 +682,244 @@ def _evaluate(
             "_slope_high": slope_hi,
             "_anchor": anchor,
             "_horizon_end": horizon_end,
-            "_year": Y,
             "_fp": col("fp", np.int64),
             "_inc": inc,
             "_b_pos": b_pos,
             "_d_pos": d_pos,
             "_dm": dm,
             "_ms": ms,
-            "_value_type": P["value_type"].to_numpy(),
-            "_n_scope": np.where(share < 1, np.round(1 / share), 1).astype(np.int64),
-            "_latest": latest,
-            "_months_in": months_in,
+            "_year": Y,
+            "_start_year": col("start_year", np.int64),
         }
     )
-    out["reason_zh"], out["reason_en"] = _reasons(out, M, th.stale_months)
-    return out
+    return pd.concat([out, computed], axis=1)
 
 
 def _past_years(
-    bk: pd.DataFrame, g: np.ndarray, yr: np.ndarray, lv: np.ndarray, s: np.ndarray, P: pd.DataFrame,
-    u: pd.DataFrame, t: np.ndarray, inc: np.ndarray, as_of: dt.date, yearly: np.ndarray,
+    years: pd.DataFrame, G: int, P: pd.DataFrame, t: np.ndarray, inc: np.ndarray, mode: np.ndarray,
+    yearly: np.ndarray, as_of: dt.date,
 ) -> list[list[dict[str, object]] | None]:  # fmt: skip
     """For annual targets and flow caps: every complete calendar year from the target's start to its
     deadline, with what was achieved and whether it met the year's target (or stayed under the cap)."""
-    out: list[list[dict[str, object]] | None] = [None] * len(u)
-    if not yearly.any():
+    out: list[list[dict[str, object]] | None] = [[] if y else None for y in yearly]
+    if years.empty:
         return out
+    g = years["g"].to_numpy(dtype=np.int64)
+    yr = years["yr"].to_numpy(dtype=np.int64)
+    s = years["s"].to_numpy(dtype=float)
+    lv = years["lv"].to_numpy(dtype=float)
+    same = np.r_[False, g[1:] == g[:-1]]
+    prev_lv = np.where(same, np.r_[0.0, lv[:-1]], 0.0)  # closing level of the year before (rows by g, yr)
+    value = np.where(mode[g] == "ytd", np.where(inc[g], s, lv - prev_lv), lv)
     start_year = P["start_year"].to_numpy(dtype=np.int64)
     last_year = np.minimum(as_of.year - 1, P["deadline_year"].to_numpy(dtype=np.int64))
-    for i in np.flatnonzero(yearly):
-        out[i] = []
-    keep = yearly[g]
-    if not keep.any():
+    keep = (yr >= start_year[g]) & (yr <= last_year[g])
+    is_cap = P["kind"].to_numpy(dtype=object)[g] == "cap"
+    met = np.where(is_cap, value <= t[g], value >= t[g])
+    gk = g[keep]
+    if len(gk) == 0:
         return out
-    frame = pd.DataFrame({"g": g[keep], "yr": yr[keep], "s": s[keep], "lv": lv[keep]})
-    per_year = frame.groupby(["g", "yr"], sort=True).agg(s=("s", "sum"), lv=("lv", "last")).reset_index()
-    prev = per_year.groupby("g")["lv"].shift(1).fillna(0.0)
-    mode = P["mode"].to_numpy()
-    gg = per_year["g"].to_numpy(dtype=np.int64)
-    value = np.where(
-        mode[gg] == "ytd",
-        np.where(inc[gg], per_year["s"].to_numpy(), per_year["lv"].to_numpy() - prev.to_numpy()),
-        per_year["lv"].to_numpy(),
-    )
-    yy = per_year["yr"].to_numpy(dtype=np.int64)
-    wanted = (yy >= start_year[gg]) & (yy <= last_year[gg])
-    kind = P["kind"].to_numpy()
-    for gi, y, v in zip(gg[wanted], yy[wanted], value[wanted], strict=True):
-        target = float(t[gi])
-        met = v <= target if kind[gi] == "cap" else v >= target
-        out[gi].append({"year": int(y), "actual": float(v), "target": target, "met": bool(met)})  # type: ignore[union-attr]
+    records = [
+        {"year": y, "actual": v, "target": target, "met": ok}
+        for y, v, target, ok in zip(
+            yr[keep].tolist(), value[keep].tolist(), t[gk].tolist(), met[keep].tolist(), strict=True
+        )
+    ]
+    bounds = np.flatnonzero(gk[1:] != gk[:-1]) + 1
+    for gi, lo, hi in zip(
+        gk[np.r_[0, bounds]].tolist(), np.r_[0, bounds].tolist(), np.r_[bounds, len(gk)].tolist(), strict=True
+    ):
+        out[gi] = records[lo:hi]
     return out
 
 
 # ---------------------------------------------------------------------------------------------- reasons
 
 
-class _Fmt:
-    """fmt.number_zh / number_en with each (value, unit) formatted once: a province-scale heat map
-    repeats the same targets and plans thousands of times."""
-
-    def __init__(self) -> None:
-        self._zh: dict[tuple[float, str], str] = {}
-        self._en: dict[tuple[float, str], str] = {}
-
-    def zh(self, value: float, unit: str) -> str:
-        key = (value, unit)
-        text = self._zh.get(key)
-        if text is None:
-            text = self._zh[key] = fmt.number_zh(value, unit)
-        return text
-
-    def en(self, value: float, unit: str) -> str:
-        key = (value, unit)
-        text = self._en.get(key)
-        if text is None:
-            text = self._en[key] = fmt.number_en(value, unit)
-        return text
+_WHOLE = ("count", "amount")
+_MONTH_ABBR = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def _shown(value: float, value_type: str) -> float:
-    """Counts and amounts are shown whole (a plan of 6,081.08 套 reads as 6,081套)."""
-    if value is None or math.isnan(value):
-        return float("nan")
-    if value_type in ("count", "amount"):
-        return float(round(value))
-    return round(float(value), 1)
+def _shown(values: np.ndarray, value_type: np.ndarray) -> np.ndarray:
+    """Counts and amounts are shown whole (a plan of 6,081.08 套 reads as 6,081套), others to 0.1."""
+    whole = np.isin(value_type, _WHOLE)
+    return np.where(whole, np.round(values), np.round(values, 1))
 
 
-def _reasons(out: pd.DataFrame, M: int, stale_months: int) -> tuple[list[str], list[str]]:
-    """One sentence per row in each language, with the figures behind the status."""
-    f = _Fmt()
-    month_zh = {m: fmt.month_zh(_month(m)) for m in range(M - 240, M + 1)}
-    month_en = {m: fmt.month_en(_month(m)) for m in range(M - 240, M + 1)}
-    as_zh, as_en = month_zh[M], month_en[M]
-    cache_zh: dict[int, str] = {}
-    cache_en: dict[int, str] = {}
+def _texts(values: np.ndarray, units: np.ndarray, formatter: Callable[[float, str], str]) -> list[str]:
+    """formatter(value, unit) for every row, called once per distinct (value, unit)."""
+    out = np.empty(len(values), dtype=object)
+    for unit in set(units.tolist()):
+        idx = np.flatnonzero(units == unit)
+        distinct, inverse = np.unique(values[idx], return_inverse=True)
+        out[idx] = np.array([formatter(v, unit) for v in distinct.tolist()], dtype=object)[inverse]
+    return out.tolist()
 
-    def mzh(m: int) -> str:
-        return month_zh.get(m) or cache_zh.setdefault(m, fmt.month_zh(_month(m)))
 
-    def men(m: int) -> str:
-        return month_en.get(m) or cache_en.setdefault(m, fmt.month_en(_month(m)))
+def _goal(kind: str, mode: str, comp: str, tz: str, tolz: str, te: str, tole: str) -> tuple[str, str]:
+    """How the target itself is named in a reason: 目标1.5万套, 年度上限5,000张, 目标30%左右（±2%）."""
+    if comp == "~":
+        return f"目标{tz}左右（±{tolz}）", f"target about {te} ± {tole}"
+    if kind == "cap":
+        return (f"年度上限{tz}", f"annual cap {te}") if mode == "ytd" else (f"上限{tz}", f"cap {te}")
+    if kind == "annual":
+        return f"年度目标{tz}", f"annual target {te}"
+    return f"目标{tz}", f"target {te}"
+
+
+def _per_row(keys: np.ndarray, make: Callable[[object], str]) -> list[str]:
+    """make(key) for every row, called once per distinct key (months, spans, counts)."""
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    return np.array([make(k) for k in distinct.tolist()], dtype=object)[inverse].tolist()
+
+
+def _reasons(r: dict[str, np.ndarray | list], M: int) -> tuple[list[str], list[str]]:
+    """One sentence per row in each language, with the figures behind the status.
+
+    Text cannot be vectorised, so this is the one loop per row; every number, month and target name
+    is formatted beforehand, once per distinct value (a province-scale heat map repeats the same
+    targets, plans and months thousands of times), and the loop only picks and joins the pieces."""
+    G = len(r["status"])
+    vt = np.asarray(r["value_type"], dtype=object)
+    uz, ue = np.asarray(r["unit_zh"], dtype=object), np.asarray(r["unit_en"], dtype=object)
+    kind, mode = np.asarray(r["kind"], dtype=object), np.asarray(r["mode"], dtype=object)
+    comp = np.asarray(r["comparator"], dtype=object)
+    a, e, f, t, tol = (
+        _shown(np.asarray(r[k], dtype=float), vt) for k in ("actual", "expected", "forecast", "target", "tolerance")
+    )
+    az, ae = _texts(a, uz, fmt.number_zh), _texts(a, ue, fmt.number_en)
+    ez, ee = _texts(e, uz, fmt.number_zh), _texts(e, ue, fmt.number_en)
+    fz, fe = _texts(f, uz, fmt.number_zh), _texts(f, ue, fmt.number_en)
+    dm, latest = np.asarray(r["dm"], dtype=np.int64), np.asarray(r["latest"], dtype=np.int64)
+    dz, de = _per_row(dm, lambda m: fmt.month_zh(_month(m))), _per_row(dm, lambda m: fmt.month_en(_month(m)))
+    lz, le = (
+        _per_row(latest, lambda m: fmt.month_zh(_month(m)) if m >= 0 else ""),
+        _per_row(latest, lambda m: fmt.month_en(_month(m)) if m >= 0 else ""),
+    )
+    as_zh, as_en = fmt.month_zh(_month(M)), fmt.month_en(_month(M))
+    # how the target is named: once per target and share (aggregate, district)
+    key = np.asarray(r["ti"], dtype=np.int64) * 2 + (~np.asarray(r["is_aggregate"], dtype=bool))
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    goals = [
+        _goal(
+            kind[i],
+            mode[i],
+            comp[i],
+            *(fmt.number_zh(v, uz[i]) for v in (t[i], tol[i])),
+            *(fmt.number_en(v, ue[i]) for v in (t[i], tol[i])),
+        )
+        for i in first.tolist()
+    ]
+    gz = [goals[c][0] for c in inverse.tolist()]
+    ge = [goals[c][1] for c in inverse.tolist()]
+    span = np.asarray(r["year"], dtype=np.int64) * 100 + np.asarray(r["months_in"], dtype=np.int64)
+    sz = _per_row(
+        span, lambda s: "" if s % 100 == 0 else f"{s // 100}年1月" if s % 100 == 1 else f"{s // 100}年1—{s % 100}月"
+    )
+    se = _per_row(
+        span,
+        lambda s: (
+            "" if s % 100 == 0 else f"Jan {s // 100}" if s % 100 == 1 else f"Jan–{_MONTH_ABBR[s % 100]} {s // 100}"
+        ),
+    )
+    trend = np.nan_to_num(np.asarray(r["trend_months"], dtype=float)).astype(np.int64)
+    gap = (M - latest).tolist()
+    # what follows the sentence: last year's result (annual targets), the district's share
+    suffix_zh, suffix_en = [""] * G, [""] * G
+    agg, n_scope = np.asarray(r["is_aggregate"], dtype=bool), np.asarray(r["n_scope"], dtype=np.int64)
+    for i, yrs in enumerate(r["years"]):
+        if yrs:
+            last = yrs[-1]
+            shown = round(last["actual"]) if vt[i] in _WHOLE else round(last["actual"], 1)
+            met_zh, met_en = ("达标", "met") if last["met"] else ("未达标", "missed")
+            suffix_zh[i] = f"；{last['year']}年{fmt.number_zh(shown, uz[i])}（{met_zh}）"
+            suffix_en[i] = f"; {last['year']}: {fmt.number_en(shown, ue[i])} ({met_en})"
+    for i in np.flatnonzero(~agg & (n_scope > 1)).tolist():
+        suffix_zh[i] += f"（旗区目标按全市目标在{n_scope[i]}个旗区间均分）"
+        suffix_en[i] += f" (district target: an equal 1/{n_scope[i]} share of the whole target)"
+    flow = ((mode == "ytd") | (kind == "annual")).tolist()
+    level_cap = ((kind == "cap") & (mode != "ytd")).tolist()
+    above_cap = ((kind == "cap") & (a > t)).tolist()
+    no_trend = np.isnan(f).tolist()
 
     zh_out: list[str] = []
     en_out: list[str] = []
-    cols = [
-        "status", "kind", "_mode", "comparator", "actual", "expected", "forecast", "target_value", "tolerance",
-        "unit_zh", "unit_en", "_value_type", "_dm", "_latest", "trend_months", "_year", "_months_in",
-        "is_aggregate", "target_share", "_n_scope", "years",
-    ]  # fmt: skip
+    rows = zip(
+        np.asarray(r["status"], dtype=object).tolist(), kind.tolist(), mode.tolist(), comp.tolist(),
+        az, ae, ez, ee, fz, fe, gz, ge, dz, de, lz, le, sz, se, np.asarray(r["year"]).tolist(), trend.tolist(), gap,
+        latest.tolist(),
+        suffix_zh, suffix_en, flow, level_cap, above_cap, no_trend,
+        strict=True,
+    )  # fmt: skip
     for (
-        status, kind, mode, comp, a, e, fc, t, tol, uz, ue, vt, dm, latest, n_trend, year, mon, agg, sh, n_scope, yrs,
-    ) in zip(*(out[c].to_numpy() for c in cols), strict=True):  # fmt: skip
-        a_, e_, f_, t_ = (_shown(v, vt) for v in (a, e, fc, t))
-        dl_zh, dl_en = mzh(int(dm)), men(int(dm))
-        tz, te = f.zh(t_, uz), f.en(t_, ue)
-        if comp == "~":
-            tol_ = _shown(tol, vt)
-            goal_zh, goal_en = f"目标{tz}左右（±{f.zh(tol_, uz)}）", f"target about {te} ± {f.en(tol_, ue)}"
-        elif kind == "cap":
-            goal_zh = f"年度上限{tz}" if mode == "ytd" else f"上限{tz}"
-            goal_en = f"annual cap {te}" if mode == "ytd" else f"cap {te}"
-        elif kind == "annual":
-            goal_zh, goal_en = f"年度目标{tz}", f"annual target {te}"
-        else:
-            goal_zh, goal_en = f"目标{tz}", f"target {te}"
-
+        status, kd, md, cp, az_, ae_, ez_, ee_, fz_, fe_, gz_, ge_, dz_, de_, lz_, le_, sz_, se_, year, n, gap_, last_,
+        sfx_zh, sfx_en, flow_, level_cap_, above_, no_trend_,
+    ) in rows:  # fmt: skip
+        if md == "flag":
+            gz_, ge_ = f"截止时间{dz_}", f"due {de_}"
         if status == "no_data":
-            if latest < 0:
-                zh, en = f"截至{as_zh}无数据（{goal_zh}）", f"No figures reported up to {as_en} ({goal_en})"
+            if last_ < 0:
+                zh_out.append(f"截至{as_zh}无数据（{gz_}）")
+                en_out.append(f"No figures reported up to {as_en} ({ge_})")
             else:
-                gap = M - int(latest)
-                zh = f"最近数据为{mzh(int(latest))}，截至{as_zh}已连续{gap}个月未报送（{goal_zh}）"
-                en = f"Last figure {men(int(latest))}; nothing reported for {gap} months up to {as_en} ({goal_en})"
-            zh_out.append(zh)
-            en_out.append(en)
+                zh_out.append(f"最近数据为{lz_}，截至{as_zh}已连续{gap_}个月未报送（{gz_}）")
+                en_out.append(f"Last figure {le_}; nothing reported for {gap_} months up to {as_en} ({ge_})")
             continue
-
-        az, ae = f.zh(a_, uz), f.en(a_, ue)
-        if mode == "flag":
+        if md == "flag":
             if status == "achieved":
-                zh, en = f"截至{as_zh}已完成（截止{dl_zh}）", f"As of {as_en}: done (due {dl_en})"
+                zh_out.append(f"截至{as_zh}已完成（截止{dz_}）")
+                en_out.append(f"As of {as_en}: done (due {de_})")
             elif status == "overdue":
-                zh, en = f"截至{as_zh}仍未完成，已过截止时间{dl_zh}", f"As of {as_en}: still not done, due {dl_en}"
+                zh_out.append(f"截至{as_zh}仍未完成，已过截止时间{dz_}")
+                en_out.append(f"As of {as_en}: still not done, due {de_}")
             else:
-                zh, en = f"截至{as_zh}尚未完成，截止时间{dl_zh}", f"As of {as_en}: not yet done, due {dl_en}"
-            zh_out.append(zh)
-            en_out.append(en)
+                zh_out.append(f"截至{as_zh}尚未完成，截止时间{dz_}")
+                en_out.append(f"As of {as_en}: not yet done, due {de_}")
             continue
-
-        if mode == "ytd":
-            span_zh = f"{year}年1月" if mon == 1 else f"{year}年1—{mon}月"
-            span_en = f"Jan {year}" if mon == 1 else f"Jan–{calendar.month_abbr[int(mon)]} {year}"
-            head_zh, head_en = f"{span_zh}累计{az}", f"{span_en}: {ae}"
-        elif mode == "total":
-            head_zh, head_en = f"截至{as_zh}累计完成{az}", f"As of {as_en}: {ae} to date"
+        if md == "ytd" and sz_ == "":  # the first judged year has not begun
+            zh, en = f"{year}年起按年考核，尚未开始", f"Judged by calendar year from {year}, not started yet"
+        elif md == "ytd":
+            zh, en = f"{sz_}累计{az_}", f"{se_}: {ae_}"
+        elif md == "total":
+            zh, en = f"截至{as_zh}累计完成{az_}", f"As of {as_en}: {ae_} to date"
         else:
-            head_zh, head_en = f"截至{as_zh}为{az}", f"As of {as_en}: {ae}"
-
+            zh, en = f"截至{as_zh}为{az_}", f"As of {as_en}: {ae_}"
         if status == "achieved":
-            if kind == "cap":
-                tail_zh, tail_en = f"，未超过{goal_zh}", f", within the {goal_en}"
-            elif comp == "~":
-                tail_zh, tail_en = f"，在{goal_zh}范围内", f", within the {goal_en}"
+            if kd == "cap":
+                zh, en = f"{zh}，未超过{gz_}", f"{en}, within the {ge_}"
+            elif cp == "~":
+                zh, en = f"{zh}，在{gz_}范围内", f"{en}, within the {ge_}"
             else:
-                tail_zh, tail_en = f"，已达到{goal_zh}", f", {goal_en} reached"
+                zh, en = f"{zh}，已达到{gz_}", f"{en}, {ge_} reached"
         elif status == "overdue":
-            if kind == "cap":
-                tail_zh, tail_en = f"，超过{goal_zh}", f", above the {goal_en}"
+            if kd == "cap":
+                zh, en = f"{zh}，超过{gz_}", f"{en}, above the {ge_}"
             else:
-                tail_zh, tail_en = f"，截止{dl_zh}未完成{goal_zh}", f", {goal_en} missed at {dl_en}"
-        elif kind == "cap" and status == "off_track" and a > t:
-            tail_zh, tail_en = f"，已超过{goal_zh}", f", already above the {goal_en}"
+                zh, en = f"{zh}，截止{dz_}未完成{gz_}", f"{en}, {ge_} missed at {de_}"
+        elif above_:
+            zh, en = f"{zh}，已超过{gz_}", f"{en}, already above the {ge_}"
         else:
-            ez, ee = f.zh(e_, uz), f.en(e_, ue)
-            if kind == "cap":
-                plan_zh, plan_en = f"，按限额进度为{ez}", f" against a pro-rata allowance of {ee}"
-            elif mode == "ytd" or kind == "annual":
-                plan_zh, plan_en = f"，按进度应达{ez}", f" against {ee} planned"
+            if level_cap_ or sz_ == "":
+                pass  # a level cap has no plan but the cap itself; a year not begun has none yet
+            elif kd == "cap":
+                zh, en = f"{zh}，按限额进度为{ez_}", f"{en} against a pro-rata allowance of {ee_}"
+            elif flow_:
+                zh, en = f"{zh}，按进度应达{ez_}", f"{en} against {ee_} planned"
             else:
-                plan_zh, plan_en = f"，按计划应达{ez}", f" against {ee} planned"
-            if math.isnan(fc):
-                trend_zh, trend_en = (
-                    f"；近期数据不足，无法测算趋势（{goal_zh}）",
-                    f"; too few recent figures for a trend ({goal_en})",
+                zh, en = f"{zh}，按计划应达{ez_}", f"{en} against {ee_} planned"
+            if no_trend_:  # fewer than two figures in the trend window
+                zh, en = (
+                    f"{zh}；近期数据不足，无法测算趋势（{gz_}）",
+                    f"{en}; too few recent figures for a trend ({ge_})",
                 )
+            elif flow_:
+                zh = f"{zh}；按近{n}个月趋势预计全年{fz_}（{gz_}）"
+                en = f"{en}; the {n}-month trend projects {fe_} for the year ({ge_})"
             else:
-                fz, fe = f.zh(f_, uz), f.en(f_, ue)
-                n = int(n_trend)
-                if mode == "ytd" or kind == "annual":
-                    trend_zh = f"；按近{n}个月趋势预计全年{fz}（{goal_zh}）"
-                    trend_en = f"; the {n}-month trend projects {fe} for the year ({goal_en})"
-                else:
-                    trend_zh = f"；按近{n}个月趋势预计{dl_zh}达{fz}（{goal_zh}）"
-                    trend_en = f"; the {n}-month trend projects {fe} by {dl_en} ({goal_en})"
-            tail_zh, tail_en = plan_zh + trend_zh, plan_en + trend_en
-
-        zh, en = head_zh + tail_zh, head_en + tail_en
-        if yrs:
-            last_year = yrs[-1]
-            lz, le = f.zh(_shown(last_year["actual"], vt), uz), f.en(_shown(last_year["actual"], vt), ue)
-            zh += f"；{last_year['year']}年{lz}（{'达标' if last_year['met'] else '未达标'}）"
-            en += f"; {last_year['year']}: {le} ({'met' if last_year['met'] else 'missed'})"
-        if not agg and sh < 1:
-            zh += f"（旗区目标按全市目标在{n_scope}个旗区间均分）"
-            en += f" (district target: an equal 1/{n_scope} share of the whole target)"
-        zh_out.append(zh)
-        en_out.append(en)
+                zh = f"{zh}；按近{n}个月趋势预计{dz_}达{fz_}（{gz_}）"
+                en = f"{en}; the {n}-month trend projects {fe_} by {de_} ({ge_})"
+        zh_out.append(zh + sfx_zh)
+        en_out.append(en + sfx_en)
     return zh_out, en_out
 
 
@@ -920,9 +955,13 @@ def scorecard(
     districts of its scope). With ``district`` (id or name) the rows are that district's share of
     the targets whose scope includes it (KPIs reported only for the whole city are left out). With
     ``all_units`` there is also one row per reporting unit in scope (``district_id``), for heat maps.
-    Thresholds come from ``cfg.thresholds`` (targets.yaml), defaults otherwise."""
+    Thresholds come from ``cfg.thresholds`` (targets.yaml), defaults otherwise.
+
+    Columns: SCORECARD_COLUMNS, in that order. ``status`` is one of STATUSES; ``years`` lists the
+    complete calendar years of annual targets and flow caps ({year, actual, target, met}), else None.
+    Rows follow targets.yaml, each target's aggregate first, then its districts in targets.yaml order."""
     out = _evaluate(con, as_of, cfg=cfg, district=district, all_units=all_units)
-    return out[[c for c in out.columns if not c.startswith("_")]].reset_index(drop=True)
+    return out[list(SCORECARD_COLUMNS)].reset_index(drop=True)
 
 
 def series(
@@ -998,7 +1037,7 @@ def series(
     kind = np.full(n, row["kind"], dtype=object)
     yrs = months // 12
     dyear = int(pd.Timestamp(row["deadline"]).year)
-    months_in = np.where(yrs > dyear, 12, months % 12 + 1)
+    months_in = np.where(yrs > dyear, 12, np.where(yrs < int(row["_start_year"]), 0, months % 12 + 1))
     expected = _expected(
         kind,
         np.full(n, mode, dtype=object),
@@ -1015,8 +1054,11 @@ def series(
     out = out.merge(pd.DataFrame({"mi": mi, "actual": judged}), on="mi", how="left")
     h_end = int(row["_horizon_end"])
     if not math.isnan(row["_slope"]) and row["_mode"] != "flag":
-        steps = np.arange(M, max(h_end, M) + 1, dtype=np.int64)
-        k = (steps - M).astype(float)
+        first = M
+        if (mode == "ytd" or row["kind"] == "annual") and int(row["_year"]) * 12 > M:
+            first = int(row["_year"]) * 12 - 1  # the judged year has not begun: its line starts at 0
+        steps = np.arange(max(first, M), max(h_end, M) + 1, dtype=np.int64)
+        k = (steps - first).astype(float)
         lo, hi = 0.0, (100.0 if row["unit_zh"] in _PCT_UNITS else np.inf)
         line = pd.DataFrame(
             {

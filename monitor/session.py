@@ -5,22 +5,45 @@ from __future__ import annotations
 import datetime as dt
 
 import streamlit as st
+from streamlit.errors import StreamlitSecretNotFoundError
 
 from monitor import auth, ui_data
 from monitor.auth import User
 
 PAGES_BY_ROLE: dict[str, tuple[str, ...]] = {
-    "leader": ("overview", "detail", "districts", "bureaus", "quality"),
-    "reporter": ("overview", "detail", "districts", "bureaus", "quality", "upload"),
-    "admin": ("overview", "detail", "districts", "bureaus", "quality", "upload", "admin"),
+    "leader": ("overview", "detail", "districts", "bureaus", "quality", "briefing"),
+    "reporter": ("overview", "detail", "districts", "bureaus", "quality", "upload", "briefing"),
+    "admin": ("overview", "detail", "districts", "bureaus", "quality", "upload", "briefing", "admin"),
 }
+
+
+def sso_configured() -> bool:
+    """Single sign-on (st.login, OIDC) is on when .streamlit/secrets.toml has an [auth] section."""
+    try:
+        return "auth" in st.secrets
+    except StreamlitSecretNotFoundError:
+        return False
+
+
+def _sso_user() -> User | None:
+    """An OIDC identity maps to a local account of the same e-mail: roles stay managed here."""
+    if not sso_configured() or not st.user.is_logged_in:
+        return None
+    user = auth.get_user(ui_data.con(), str(st.user.get("email", "")))
+    if user and user.active:
+        start(user)
+        from monitor import db
+
+        db.audit(ui_data.con(), user.user_name, "sign_in", {"via": "oidc"})
+        return user
+    return None
 
 
 def current_user() -> User | None:
     """The signed-in user, re-read from the warehouse so a disabled account is out at once."""
     name = st.session_state.get("user_name")
     if not name:
-        return None
+        return _sso_user()
     now = dt.datetime.now()
     started = st.session_state.get("signed_in_at", now)
     seen = st.session_state.get("last_seen", now)
@@ -50,6 +73,8 @@ def sign_out(reason: str = "sign_out") -> None:
         from monitor import db
 
         db.audit(ui_data.con(), name, "sign_out", {})
+    if sso_configured() and st.user.is_logged_in:
+        st.logout()
     if reason == "expired":
         st.session_state["session_expired"] = True
 

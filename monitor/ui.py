@@ -70,3 +70,18 @@ def pct(value: float | None) -> str:
     if value is None or pd.isna(value):
         return "—"
     return f"{value * 100:.0f}%"
+
+
+def month_select(label: str, options: list[dt.date], key: str, *, index: int = 0) -> dt.date:
+    """A month selectbox whose choice survives the language toggle.
+
+    Streamlit keeps a selectbox's choice by its label, and month labels follow the language: after
+    the toggle the old label (2026年8月) matched no option (Aug 2026), the box went on showing it, and
+    the next rerun quietly fell back to the default month. So the widget key carries the language,
+    and the chosen month itself is remembered in st.session_state[key]."""
+    remembered = st.session_state.get(key)
+    if remembered in options:
+        index = options.index(remembered)
+    value = st.selectbox(label, options, index=index, format_func=month, key=f"{key}_{lang()}")
+    st.session_state[key] = value
+    return value

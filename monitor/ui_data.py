@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import duckdb
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -150,9 +151,10 @@ def correct(
     bureau_id: str, user: str, kpi_id: str, district_id: str, period: dt.date, value: float, reason: str
 ) -> LoadResult:
     """A correction is a one-row report with a required reason; the old figure stays as a revision."""
-    frame = pd.DataFrame(
-        {"指标编码": [kpi_id], "旗区": [district_id], "报送期": [f"{period:%Y-%m}"], "数值": [f"{value:g}"]}
-    )
+    # every digit, never an exponent: f"{value:g}" turned 1234567.5 into "1.23457e+06" (rejected)
+    # and 123456.7 into "123457" (silently rounded)
+    text = np.format_float_positional(float(value), trim="-")
+    frame = pd.DataFrame({"指标编码": [kpi_id], "旗区": [district_id], "报送期": [f"{period:%Y-%m}"], "数值": [text]})
     data = frame.to_csv(index=False).encode("utf-8")
     name = f"更正_{kpi_id}_{district_id}_{period:%Y%m}.csv"
     return submit(name, data, bureau_id, user, key=f"fix:{name}:{value}:{reason}", reason=reason)

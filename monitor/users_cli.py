@@ -11,8 +11,9 @@ import getpass
 from monitor import auth, db
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("users", help="manage local accounts")
+def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("users", parents=[common], help="账号管理 / manage local accounts")
+    p.set_defaults(func=run)
     users = p.add_subparsers(dest="users_cmd", required=True)
     a = users.add_parser("add")
     a.add_argument("user")

@@ -67,6 +67,8 @@ def table(frame: pd.DataFrame) -> pd.DataFrame:
     unit_zh, unit_en = frame["unit_zh"], frame["unit_en"]
     return pd.DataFrame(
         {
+            # status first: what leadership reads before anything else
+            T("col_status"): [ui.status_text(s) for s in frame["status"]],
             T("col_section"): frame["section"],
             T("col_target"): frame[f"name_{lang}"],
             T("col_bureau"): frame["bureau"],
@@ -77,22 +79,24 @@ def table(frame: pd.DataFrame) -> pd.DataFrame:
                 ui.number(g, uz, ue) for g, uz, ue in zip(frame["target_value"], unit_zh, unit_en, strict=True)
             ],
             T("col_deadline"): [ui.month(d) for d in frame["deadline"]],
-            T("col_progress"): frame["progress"].clip(0, 1.5),
-            T("col_elapsed"): frame["time_elapsed"].clip(0, 1),
+            T("col_progress"): (frame["progress"] * 100).clip(0, 150).round(0),
+            T("col_elapsed"): (frame["time_elapsed"] * 100).clip(0, 100).round(0),
             T("col_forecast"): [
                 ui.number(f, uz, ue) for f, uz, ue in zip(frame["forecast"], unit_zh, unit_en, strict=True)
             ],
-            T("col_status"): [ui.status_text(s) for s in frame["status"]],
             T("col_reason"): frame[f"reason_{lang}"],
         }
     )
 
 
 config = {
-    T("col_progress"): st.column_config.ProgressColumn(T("col_progress"), min_value=0, max_value=1, format="percent"),
-    T("col_elapsed"): st.column_config.ProgressColumn(T("col_elapsed"), min_value=0, max_value=1, format="percent"),
+    T("col_progress"): st.column_config.ProgressColumn(T("col_progress"), min_value=0, max_value=100, format="%.0f%%"),
+    T("col_elapsed"): st.column_config.ProgressColumn(T("col_elapsed"), min_value=0, max_value=100, format="%.0f%%"),
     T("col_reason"): st.column_config.TextColumn(T("col_reason"), width="large"),
-    T("col_target"): st.column_config.TextColumn(T("col_target"), width="medium"),
+    T("col_target"): st.column_config.TextColumn(T("col_target"), width="large"),
+    T("col_bureau"): st.column_config.TextColumn(T("col_bureau"), width="small"),
+    T("col_status"): st.column_config.TextColumn(T("col_status"), width=112),
+    T("col_section"): st.column_config.TextColumn(T("col_section"), width="small"),
 }
 
 for group in sorted(shown["group"].unique(), key=lambda g: (g == "annual", g)):

@@ -25,6 +25,9 @@ if submitted:
         session.start(user)
         st.rerun()
 
+if session.sso_configured():
+    st.button(T("sso_sign_in"), on_click=st.login, key="sso_sign_in")
+
 if ui_data.is_demo(ui_data.version()):
     from etl.demo import demo_accounts
 

@@ -24,7 +24,7 @@ if user.role == "admin":
     bureau = st.selectbox(T("f_bureau"), reporters, format_func=lambda b: names[b], key="up_bureau")
 else:
     bureau = user.bureau_id or ""
-    st.caption(f"{T('f_bureau')}：{names.get(bureau, bureau)}")
+    st.caption(f"{T('f_bureau')}{'：' if lang == 'zh' else ': '}{names.get(bureau, bureau)}")
 
 today = dt.date.today()
 periods = [p.date() for p in pd.date_range(cfg.policy.start, today, freq="MS")][::-1]
@@ -34,7 +34,8 @@ tab_template, tab_upload, tab_fix, tab_history = st.tabs(
 )
 
 with tab_template:
-    period = st.selectbox(T("month"), periods, format_func=ui.month, key="up_template_period")
+    # default: last month, the one being reported now (due by the 10th)
+    period = ui.month_select(T("month"), periods, key="up_template_period", index=min(1, len(periods) - 1))
     buf = io.BytesIO()
     n = write_template(cfg, bureau, period, buf, ui_data.con())
     st.download_button(
@@ -97,7 +98,7 @@ with tab_fix:
         district = st.selectbox(
             T("col_district"), [d.id for d in units], format_func=lambda d: cfg.district_by_id[d].name_zh
         )
-        period = st.selectbox(T("month"), periods, format_func=ui.month, key="up_fix_period")
+        period = ui.month_select(T("month"), periods, key="up_fix_period")
         value = st.number_input(T("value"), min_value=0.0, step=1.0, key="up_fix_value")
         reason = st.text_area(T("up_fix_reason"), key="up_fix_reason")
         sent = st.form_submit_button(T("up_fix_submit"))

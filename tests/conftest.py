@@ -239,3 +239,44 @@ def take_snapshot(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 @pytest.fixture
 def snapshot() -> Callable[[duckdb.DuckDBPyConnection], dict[str, Any]]:
     return take_snapshot
+
+
+# -- the real targets.yaml with the demo dataset, for the app tests (AppTest and the browser) ----------
+
+DEMO_UNTIL = "2026-10"
+DEMO_AS_OF = dt.date(2026, 10, 1)
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One warehouse per test session: the real targets.yaml, the demo dataset up to 2026-10 and the
+    demo accounts (leader/leader-0477, admin/admin-0477, each bureau id with f"{bureau}-0477").
+    Built once (about 35 s) through the same entry point as `python -m etl demo`; never modified:
+    tests take a copy with `app_db`."""
+    import contextlib
+    import io
+
+    from etl.__main__ import main as etl_main
+
+    path = tmp_path_factory.mktemp("demo") / "w.duckdb"
+    out = io.StringIO()  # the progress bar and the account list; shown only if the build fails
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        status = etl_main(["--db", str(path), "demo", "--until", DEMO_UNTIL])
+    assert status == 0, out.getvalue()[-5000:]
+    return path
+
+
+@pytest.fixture
+def app_db(demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the demo warehouse (and its upload archive); MONITOR_DB points at it."""
+    import shutil
+
+    target = tmp_path / "app" / demo_db.name
+    target.parent.mkdir()
+    for f in demo_db.parent.glob(demo_db.name + "*"):  # the file and a WAL, if any
+        shutil.copy2(f, target.parent / f.name)
+    archive = db.archive_dir(demo_db)
+    if archive.is_dir():
+        shutil.copytree(archive, db.archive_dir(target))
+    monkeypatch.setenv("MONITOR_DB", str(target))
+    return target

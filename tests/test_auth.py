@@ -81,12 +81,12 @@ def test_users_cli_add_list_disable_reset(warehouse, capsys) -> None:
 
     path = str(warehouse.path)
     warehouse.con.close()
-    assert monitor_main(["--db", path, "users", "add", "zhao", "--role", "leader", "--password", "pass-word-1"]) == 0
-    assert monitor_main(["--db", path, "users", "disable", "zhao"]) == 0
-    assert monitor_main(["--db", path, "users", "list"]) == 0
+    assert monitor_main(["users", "--db", path, "add", "zhao", "--role", "leader", "--password", "pass-word-1"]) == 0
+    assert monitor_main(["users", "--db", path, "disable", "zhao"]) == 0
+    assert monitor_main(["users", "--db", path, "list"]) == 0
     out = capsys.readouterr().out
     assert "zhao" in out and "leader" in out and "disabled" in out
-    assert monitor_main(["--db", path, "users", "reset-password", "zhao", "--password", "x"]) == 1
+    assert monitor_main(["users", "--db", path, "reset-password", "zhao", "--password", "x"]) == 1
     assert "密码至少8位" in capsys.readouterr().out
     con = db.connect(path)
     actions = [json.loads(d)["user"] for (d,) in con.execute(

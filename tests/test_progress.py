@@ -11,6 +11,7 @@ import copy
 import datetime as dt
 import json
 import math
+import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -90,27 +91,54 @@ CONFIG: dict[str, Any] = {
     "targets": [
         _target("rental_3600", "rental_units", "cumulative", ">=", 3600, dt.date(2027, 6, 30), baseline=BASE),
         _target(
-            "apartments_500", "apartments", "cumulative", ">=", 500, dt.date(2025, 6, 30),
-            baseline=BASE, scope=["dongsheng", "kangbashi"],
-        ),  # fmt: skip
+            "apartments_500",
+            "apartments",
+            "cumulative",
+            ">=",
+            500,
+            dt.date(2025, 6, 30),
+            baseline=BASE,
+            scope=["dongsheng", "kangbashi"],
+        ),
         _target(
-            "retail_600", "retail_firms", "stock", ">=", 600, dt.date(2025, 12, 31),
+            "retail_600",
+            "retail_firms",
+            "stock",
+            ">=",
+            600,
+            dt.date(2025, 12, 31),
             baseline={"value": 520, "date": dt.date(2024, 7, 1)},
-        ),  # fmt: skip
+        ),
         _target(
-            "bus_100", "bus_coverage", "ratio", ">=", 100, dt.date(2027, 6, 30),
+            "bus_100",
+            "bus_coverage",
+            "ratio",
+            ">=",
+            100,
+            dt.date(2027, 6, 30),
             baseline={"value": 80, "date": dt.date(2024, 7, 1)},
-        ),  # fmt: skip
+        ),
         _target("jobs_1200_yearly", "jobs_new", "annual", ">=", 1200, dt.date(2026, 12, 31), start=dt.date(2024, 1, 1)),
         _target("cards_cap_1200", "bus_cards", "cap", "<=", 1200, dt.date(2026, 12, 31), start=dt.date(2025, 1, 1)),
         _target(
-            "rent_cap_70", "rent_share", "cap", "<=", 70, dt.date(2026, 12, 31),
+            "rent_cap_70",
+            "rent_share",
+            "cap",
+            "<=",
+            70,
+            dt.date(2026, 12, 31),
             baseline={"value": 68, "date": dt.date(2024, 7, 1)},
-        ),  # fmt: skip
+        ),
         _target(
-            "retention_30", "retention", "ratio", "~", 30, dt.date(2026, 12, 31), tolerance=2,
+            "retention_30",
+            "retention",
+            "ratio",
+            "~",
+            30,
+            dt.date(2026, 12, 31),
+            tolerance=2,
             baseline={"value": 22, "date": dt.date(2024, 7, 1)},
-        ),  # fmt: skip
+        ),
         _target("portal", "portal_online", "milestone", ">=", 1, dt.date(2024, 12, 31), baseline=BASE),
     ],
 }
@@ -155,7 +183,10 @@ def put(
     sub = next(_submission)
     con.executemany(
         "insert into observations values (?, ?, ?, ?, ?, ?, ?, now())",
-        [[kpi, district, p, float(v), revision, sub, i + 2] for i, (p, v) in enumerate(zip(periods, values, strict=True))],
+        [
+            [kpi, district, p, float(v), revision, sub, i + 2]
+            for i, (p, v) in enumerate(zip(periods, values, strict=True))
+        ],
     )
 
 
@@ -175,6 +206,39 @@ def rental_on_line(con: duckdb.DuckDBPyConnection) -> None:
     """60 + 40 units a month from July 2024: the city is exactly on the 100-a-month line; dalad never reports."""
     put(con, "rental_units", "dongsheng", months("2024-07", "2025-06"), 60)
     put(con, "rental_units", "kangbashi", months("2024-07", "2025-06"), 40)
+
+
+REQUIRED_COLUMNS = [
+    "target_id",
+    "kpi_id",
+    "section",
+    "name_zh",
+    "name_en",
+    "unit_zh",
+    "unit_en",
+    "kind",
+    "comparator",
+    "deadline",
+    "target_value",
+    "tolerance",
+    "baseline_value",
+    "actual",
+    "as_of",
+    "latest_period",
+    "expected",
+    "progress",
+    "time_elapsed",
+    "forecast",
+    "forecast_low",
+    "forecast_high",
+    "status",
+    "reason_zh",
+    "reason_en",
+    "lead_bureau",
+    "co_bureaus",
+    "district_id",
+    "years",
+]
 
 
 # ------------------------------------------------------------------------------------------ cumulative
@@ -197,7 +261,10 @@ def test_cumulative_target_exactly_on_its_line_is_on_track(con: duckdb.DuckDBPyC
     assert r["deadline"] == dt.date(2027, 6, 30)
     assert r["n_reports"] == 2
     assert r["years"] is None
-    assert r["reason_zh"] == "截至2025年6月累计完成1,200套，按计划应达1,200套；按近9个月趋势预计2027年6月达3,600套（目标3,600套）"
+    assert (
+        r["reason_zh"]
+        == "截至2025年6月累计完成1,200套，按计划应达1,200套；按近9个月趋势预计2027年6月达3,600套（目标3,600套）"
+    )
     assert r["reason_en"] == (
         "As of Jun 2025: 1,200 units to date against 1,200 units planned; "
         "the 9-month trend projects 3,600 units by Jun 2027 (target 3,600 units)"
@@ -218,10 +285,14 @@ def test_revision_that_lowers_the_latest_month_turns_on_track_into_at_risk(
     assert r["forecast_high"] == pytest.approx(3540)
     assert r["status"] == "at_risk"  # 3540 / 3600 = 98% >= 85%
     # the earlier figure stays in the warehouse; only the current revision counts
-    assert db.scalar(con, "select count(*) from observations where kpi_id = 'rental_units' and period = '2025-06-01'") == 3
+    assert (
+        db.scalar(con, "select count(*) from observations where kpi_id = 'rental_units' and period = '2025-06-01'") == 3
+    )
 
 
-def test_missing_month_counts_as_nothing_and_bends_the_trend(con: duckdb.DuckDBPyConnection, tcfg: TargetsConfig) -> None:
+def test_missing_month_counts_as_nothing_and_bends_the_trend(
+    con: duckdb.DuckDBPyConnection, tcfg: TargetsConfig
+) -> None:
     for district, v in (("dongsheng", 60), ("kangbashi", 40)):
         put(con, "rental_units", district, [p for p in months("2024-07", "2025-06") if p != d("2025-02")], v)
     r = row(scorecard(con, d("2025-06"), cfg=tcfg), "rental_3600")
@@ -274,6 +345,54 @@ def test_cumulative_reports_over_a_scope_of_districts_ignore_other_districts_and
     assert late["actual"] == pytest.approx(225)
     assert late["status"] == "overdue"
     assert late["reason_zh"] == "截至2025年9月累计完成225套，截止2025年6月未完成目标500套"
+
+
+def test_figures_equal_the_current_observations_view_whatever_the_revisions(
+    con: duckdb.DuckDBPyConnection, tcfg: TargetsConfig
+) -> None:
+    """The engine reads corrections as differences instead of ranking every row; it must agree with
+    the current_observations view: several revisions, a month first loaded as a later revision,
+    a correction of the latest month and of an earlier year."""
+    rng = random.Random(477)
+    for district in ("dongsheng", "kangbashi", "dalad"):
+        periods = months("2024-07", "2025-06")
+        put(con, "rental_units", district, periods[:-1], [rng.randint(0, 90) for _ in periods[:-1]])
+        put(con, "retail_firms", district, periods, [rng.randint(100, 300) for _ in periods])
+        for revision in (2, 3):
+            picked = rng.sample(periods, 4)
+            put(con, "rental_units", district, picked, [rng.randint(0, 90) for _ in picked], revision=revision)
+            put(con, "retail_firms", district, picked, [rng.randint(100, 300) for _ in picked], revision=revision)
+        put(con, "rental_units", district, [periods[-1]], rng.randint(0, 90), revision=3)  # only a revision 3
+        put(con, "retail_firms", district, [periods[-1]], rng.randint(100, 300), revision=2)
+    card = scorecard(con, d("2025-06"), cfg=tcfg, all_units=True)
+    sums = dict(
+        con.execute(
+            "select district_id, sum(value) from current_observations where kpi_id = 'rental_units' group by all"
+        ).fetchall()
+    )
+    levels = dict(
+        con.execute(
+            """
+            select district_id, value from current_observations
+            where kpi_id = 'retail_firms' and period = '2025-06-01'
+            """
+        ).fetchall()
+    )
+    for district in ("dongsheng", "kangbashi", "dalad"):
+        assert row(card, "rental_3600", district)["actual"] == pytest.approx(sums[district])
+        assert row(card, "retail_600", district)["actual"] == pytest.approx(levels[district])
+        assert row(card, "rental_3600", district)["n_reports"] == 1
+    assert row(card, "rental_3600", "city")["actual"] == pytest.approx(sum(sums.values()))
+    assert row(card, "retail_600", "city")["actual"] == pytest.approx(sum(levels.values()))
+    assert row(card, "retail_600", "city")["n_reports"] == 3
+    window = con.execute(
+        """
+        select period, sum(value) from city_values
+        where kpi_id = 'retail_firms' and period >= '2024-10-01' group by all order by period
+        """
+    ).fetchall()
+    s = series(con, "retail_600", d("2025-06"), cfg=tcfg).set_index("period")
+    assert [s.loc[p, "actual"] for p, _ in window] == pytest.approx([v for _, v in window])
 
 
 # ------------------------------------------------------------------------------------------ stock, ratio
@@ -347,7 +466,9 @@ def test_kpi_reported_only_at_city_level_uses_the_city_row_and_has_no_district_r
 # ------------------------------------------------------------------------------------------ annual, caps
 
 
-def test_annual_flow_behind_in_october_but_met_the_year_before(con: duckdb.DuckDBPyConnection, tcfg: TargetsConfig) -> None:
+def test_annual_flow_behind_in_october_but_met_the_year_before(
+    con: duckdb.DuckDBPyConnection, tcfg: TargetsConfig
+) -> None:
     put(con, "jobs_new", "dongsheng", months("2024-01", "2024-12"), 110)
     put(con, "jobs_new", "dongsheng", months("2025-01", "2025-10"), 90)
     r = row(scorecard(con, d("2025-10"), cfg=tcfg), "jobs_1200_yearly")
@@ -417,13 +538,34 @@ def test_cap_about_to_be_exceeded(
 def test_cap_about_to_be_exceeded_says_so(con: duckdb.DuckDBPyConnection, tcfg: TargetsConfig) -> None:
     put(con, "bus_cards", "dongsheng", months("2025-01", "2025-10"), 110)
     r = row(scorecard(con, d("2025-10"), cfg=tcfg), "cards_cap_1200")
-    assert r["reason_zh"] == "2025年1—10月累计1,100张，按限额进度为1,000张；按近9个月趋势预计全年1,320张（年度上限1,200张）"
+    assert (
+        r["reason_zh"]
+        == "2025年1—10月累计1,100张，按限额进度为1,000张；按近9个月趋势预计全年1,320张（年度上限1,200张）"
+    )
 
 
-def test_level_cap_under_the_cap_is_on_track_until_its_deadline(con: duckdb.DuckDBPyConnection, tcfg: TargetsConfig) -> None:
+def test_cap_before_its_first_year_is_judged_on_that_year_at_the_current_pace(
+    con: duckdb.DuckDBPyConnection, tcfg: TargetsConfig
+) -> None:
+    put(con, "bus_cards", "dongsheng", months("2024-02", "2024-10"), 110)  # cards counted from 2025
+    r = row(scorecard(con, d("2024-10"), cfg=tcfg), "cards_cap_1200")
+    assert (r["actual"], r["expected"], r["time_elapsed"]) == (0, 0, 0)
+    assert r["forecast"] == pytest.approx(110 * 12)
+    assert r["status"] == "at_risk"
+    assert r["reason_zh"] == "2025年起按年考核，尚未开始；按近9个月趋势预计全年1,320张（年度上限1,200张）"
+    s = series(con, "cards_cap_1200", d("2024-10"), cfg=tcfg).set_index("period")
+    assert s.loc[dt.date(2024, 10, 1), "expected"] == 0
+    assert s.loc[dt.date(2025, 1, 1), "forecast"] == pytest.approx(110)
+    assert s.loc[dt.date(2025, 12, 1), "forecast"] == pytest.approx(1320)
+
+
+def test_level_cap_under_the_cap_is_on_track_until_its_deadline(
+    con: duckdb.DuckDBPyConnection, tcfg: TargetsConfig
+) -> None:
     put(con, "rent_share", "city", months("2024-07", "2026-12"), 68)
     r = row(scorecard(con, d("2025-06"), cfg=tcfg), "rent_cap_70")
     assert (r["actual"], r["expected"], r["forecast"], r["status"]) == (68, 70, 68, "on_track")
+    assert r["reason_zh"] == "截至2025年6月为68%；按近9个月趋势预计2026年12月达68%（上限70%）"
     assert row(scorecard(con, d("2026-12"), cfg=tcfg), "rent_cap_70")["status"] == "achieved"
     put(con, "rent_share", "city", [d("2026-12")], 71, revision=2)
     assert row(scorecard(con, d("2026-12"), cfg=tcfg), "rent_cap_70")["status"] == "off_track"
@@ -461,7 +603,8 @@ def test_approximate_target_outside_tolerance_is_judged_on_its_forecast(
 
 
 @pytest.mark.parametrize(
-    ("as_of", "status"), [("2024-08", "on_track"), ("2024-10", "at_risk"), ("2024-12", "at_risk"), ("2025-02", "overdue")]
+    ("as_of", "status"),
+    [("2024-08", "on_track"), ("2024-10", "at_risk"), ("2024-12", "at_risk"), ("2025-02", "overdue")],
 )
 def test_milestone_overdue_after_its_deadline_and_at_risk_in_its_last_three_months(
     con: duckdb.DuckDBPyConnection, tcfg: TargetsConfig, as_of: str, status: str
@@ -476,16 +619,29 @@ def test_milestone_overdue_after_its_deadline_and_at_risk_in_its_last_three_mont
         assert r["reason_zh"] == "截至2025年2月仍未完成，已过截止时间2024年12月"
 
 
-def test_milestone_done_stays_achieved_when_reporting_stops(con: duckdb.DuckDBPyConnection, tcfg: TargetsConfig) -> None:
+def test_milestone_never_reported_names_its_deadline(con: duckdb.DuckDBPyConnection, tcfg: TargetsConfig) -> None:
+    r = row(scorecard(con, d("2024-10"), cfg=tcfg), "portal")
+    assert r["status"] == "no_data"
+    assert r["reason_zh"] == "截至2024年10月无数据（截止时间2024年12月）"
+    assert r["reason_en"] == "No figures reported up to Oct 2024 (due Dec 2024)"
+
+
+def test_milestone_done_stays_achieved_when_reporting_stops(
+    con: duckdb.DuckDBPyConnection, tcfg: TargetsConfig
+) -> None:
     put(con, "portal_online", "city", months("2024-07", "2024-10"), [0, 0, 1, 1])
     assert row(scorecard(con, d("2024-10"), cfg=tcfg), "portal")["status"] == "achieved"
     assert row(scorecard(con, d("2026-01"), cfg=tcfg), "portal")["status"] == "achieved"
 
 
-def test_nothing_reported_at_all_is_no_data_for_every_target(con: duckdb.DuckDBPyConnection, tcfg: TargetsConfig) -> None:
+def test_nothing_reported_at_all_is_no_data_for_every_target(
+    con: duckdb.DuckDBPyConnection, tcfg: TargetsConfig
+) -> None:
     card = scorecard(con, d("2025-06"), cfg=tcfg)
     assert len(card) == len(CONFIG["targets"])
     assert set(card["status"]) == {"no_data"}
+    assert list(card.columns) == list(progress.SCORECARD_COLUMNS)
+    assert set(REQUIRED_COLUMNS) <= set(card.columns)
     assert list(card["target_id"]) == [t["id"] for t in CONFIG["targets"]]
 
 
@@ -539,7 +695,16 @@ CLI_KEYS = [
     "target_id", "kpi_id", "name_zh", "unit", "deadline", "comparator", "target_value", "baseline_value", "actual",
     "as_of", "expected", "progress", "forecast", "forecast_low", "forecast_high", "status", "reason_zh", "reason_en",
 ]  # fmt: skip
-NUMERIC = ["target_value", "baseline_value", "actual", "expected", "progress", "forecast", "forecast_low", "forecast_high"]
+NUMERIC = [
+    "target_value",
+    "baseline_value",
+    "actual",
+    "expected",
+    "progress",
+    "forecast",
+    "forecast_low",
+    "forecast_high",
+]
 
 
 def _targets_file(tmp_path: Path) -> Path:
@@ -554,7 +719,17 @@ def test_cli_json_has_every_key_with_numbers_as_numbers(
     con, path = wh
     rental_on_line(con)
     con.close()  # the command line opens the file read-only
-    argv = ["scorecard", "--as-of", "2025-06", "--db", str(path), "--format", "json", "--targets", str(_targets_file(tmp_path))]
+    argv = [
+        "scorecard",
+        "--as-of",
+        "2025-06",
+        "--db",
+        str(path),
+        "--format",
+        "json",
+        "--targets",
+        str(_targets_file(tmp_path)),
+    ]
     assert main(argv) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["target_id"] for r in rows] == [t["id"] for t in CONFIG["targets"]]

@@ -1,0 +1,85 @@
+"""Run every benchmark and print one table: figure, value, aim, met or not.
+
+    .venv/bin/python bench/run.py [--only load,scorecard,pages,briefing]
+
+Each benchmark is its own script printing key=value lines; this runner only collects them, so a
+benchmark can still be run alone while profiling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+# figure -> (aim, direction): "<" means the value must stay below the aim.
+AIMS: dict[str, tuple[float, str, str]] = {
+    "load_csv_1m_rows_s": (5.0, "<", "s"),
+    "load_xlsx_100k_rows_s": (5.0, "<", "s"),
+    "scorecard_all_units_s": (1.0, "<", "s"),
+    "scorecard_city_s": (1.0, "<", "s"),
+    "first_page_cold_s": (3.0, "<", "s"),
+    "page_overview_warm_ms": (300, "<", "ms"),
+    "page_detail_warm_ms": (300, "<", "ms"),
+    "page_districts_warm_ms": (300, "<", "ms"),
+    "page_bureaus_warm_ms": (300, "<", "ms"),
+    "page_quality_warm_ms": (300, "<", "ms"),
+    "page_upload_warm_ms": (300, "<", "ms"),
+    "page_admin_warm_ms": (300, "<", "ms"),
+    "briefing_20_targets_s": (10.0, "<", "s"),
+}
+SCRIPTS = {
+    "load": "bench_load.py",
+    "scorecard": "bench_scorecard.py",
+    "pages": "bench_pages.py",
+    "briefing": "bench_briefing.py",
+}
+
+
+def run(name: str) -> dict[str, str]:
+    script = HERE / SCRIPTS[name]
+    if not script.exists():
+        return {}
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=False)
+    figures = {}
+    for line in out.stdout.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and " " not in key.strip():
+            figures[key.strip()] = value.strip()
+    figures[f"{name}_bench_wall_s"] = f"{time.perf_counter() - start:.1f}"
+    if out.returncode != 0:
+        figures[f"{name}_error"] = (out.stderr.strip().splitlines() or ["failed"])[-1][:80]
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--only", default=",".join(SCRIPTS))
+    args = parser.parse_args()
+    rows = []
+    for name in args.only.split(","):
+        for key, value in run(name).items():
+            aim = AIMS.get(key)
+            if aim is None:
+                rows.append((key, value, "", ""))
+                continue
+            limit, op, unit = aim
+            try:
+                met = float(value) < limit if op == "<" else float(value) > limit
+            except ValueError:
+                met = False
+            rows.append((key, value, f"{op} {limit:g} {unit}", "met" if met else "NOT MET"))
+    width = max(len(r[0]) for r in rows) if rows else 10
+    print(f"{'figure':<{width}}  {'value':>12}  {'aim':>10}  status")
+    for key, value, aim, status in rows:
+        print(f"{key:<{width}}  {value:>12}  {aim:>10}  {status}")
+    return 0 if all(r[3] != "NOT MET" for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

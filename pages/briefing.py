@@ -1,0 +1,112 @@
+"""简报导出 Briefing export: the deck, PDF, workbook and charts leadership takes into a meeting.
+
+UI only: monitor.briefing builds the files. They are built into a temporary directory and kept in
+session state as bytes, so the download buttons still work after the reruns each click causes.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from monitor import briefing, session, ui, ui_data
+from monitor.ui import T
+
+session.require("briefing")
+
+STATE_KEY = "briefing_files"
+MIME = {
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "zip": "application/zip",
+}
+
+as_of = ui.require_data()
+lang = ui.lang()
+v = ui_data.version()
+card = ui_data.scorecard(v, as_of)
+bureau_names = ui_data.reference(v, "bureaus").set_index("bureau_id")[f"name_{lang}"]
+names = dict(zip(card["target_id"], card[f"name_{lang}"], strict=True))
+sections_of = dict(zip(card["target_id"], card["section"], strict=True))
+
+st.title(T("nav_briefing"))
+st.caption(T("brief_intro", month=ui.month(as_of)))
+
+c1, c2 = st.columns(2)
+sections = c1.multiselect(T("f_section"), list(dict.fromkeys(card["section"])), placeholder=T("all"), key="br_section")
+chosen_bureaus = c2.multiselect(
+    T("f_bureau"),
+    list(dict.fromkeys(card["lead_bureau"])),
+    format_func=lambda b: str(bureau_names.get(b, b)),
+    placeholder=T("all"),
+    key="br_bureau",
+)
+pool = card
+if sections:
+    pool = pool[pool["section"].isin(sections)]
+if chosen_bureaus:
+    pool = pool[pool["lead_bureau"].isin(chosen_bureaus)]
+chosen_targets = st.multiselect(
+    T("brief_targets"),
+    list(pool["target_id"]),
+    format_func=lambda i: f"{sections_of.get(i, '')} · {names.get(i, i)}",
+    placeholder=T("all"),
+    key="br_targets",
+)
+selected = [t for t in pool["target_id"] if not chosen_targets or t in chosen_targets]
+st.caption(T("brief_count", n=len(selected), slides=len(selected) + 3) if selected else T("no_match"))
+
+# what the files on offer were built from; a change of filter, month or language makes them stale
+signature = (str(as_of), lang, tuple(selected))
+
+if st.button(T("brief_generate"), type="primary", disabled=not selected, key="br_generate"):
+    bar = st.progress(0.0, text=T("brief_started"))
+
+    def report(i: int, n: int, label: str) -> None:
+        bar.progress(min(i / max(n, 1), 1.0), text=T("brief_progress", i=i, n=n, label=label))
+
+    started = time.perf_counter()
+    try:
+        with tempfile.TemporaryDirectory(prefix="briefing-") as tmp:
+            result = briefing.build_briefing(
+                ui_data.con(), ui_data.config(), as_of, tmp, targets=selected, lang=lang, progress=report
+            )
+            stem = f"{T('brief_file_stem')}_{ui.month(as_of)}".replace(" ", "_")
+            files = {
+                "pptx": (f"{stem}.pptx", result.deck.read_bytes()),
+                "pdf": (f"{stem}.pdf", result.pdf.read_bytes()),
+                "xlsx": (f"{stem}.xlsx", result.workbook.read_bytes()),
+                "zip": (f"{stem}_charts.zip", result.charts_zip.read_bytes()),
+            }
+    except briefing.BriefingError as exc:
+        bar.empty()
+        st.error(T("brief_failed", error=exc))
+    else:
+        st.session_state[STATE_KEY] = {
+            "signature": signature,
+            "month": ui.month(as_of),
+            "n": len(result.target_ids),
+            "files": files,
+        }
+        bar.progress(1.0, text=T("brief_done", n=len(result.target_ids), seconds=time.perf_counter() - started))
+
+made = st.session_state.get(STATE_KEY)
+if made:
+    st.subheader(T("brief_files_for", month=made["month"], n=made["n"]))
+    if made["signature"] != signature:
+        st.warning(T("brief_stale"))
+    labels = {"pptx": "brief_dl_deck", "pdf": "brief_dl_pdf", "xlsx": "brief_dl_xlsx", "zip": "brief_dl_charts"}
+    for col, (kind, (file_name, data)) in zip(st.columns(len(labels)), made["files"].items(), strict=True):
+        col.download_button(
+            T(labels[kind]),
+            data,
+            file_name=Path(file_name).name,
+            mime=MIME[kind],
+            key=f"br_download_{kind}",
+            on_click="ignore",
+            width="stretch",
+        )

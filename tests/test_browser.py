@@ -1,0 +1,280 @@
+"""One end-to-end run in a real browser: `streamlit run app.py` on a copy of the demo warehouse,
+driven with Playwright and the system Chromium (/usr/bin/chromium; no browser is ever downloaded).
+
+A reporter downloads the template, fills it with openpyxl, uploads it and loads it; uploads a bad
+file and sees the row error; signs out. The leader signs in, picks an earlier as-of month, switches
+to English (the month must stay picked, also after further reruns) and back, opens the overview and
+a target's detail. No Streamlit exception box and no browser console error may appear.
+Screenshots go to test-artifacts/ (git-ignored).
+
+Every navigation goes through the sidebar links: page.goto() would start a new Streamlit session,
+which is signed out.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 30_000
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs the system Chromium at /usr/bin/chromium")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(app_db: Path, tmp_path: Path) -> Iterator[str]:
+    """`streamlit run app.py` on the copy of the demo warehouse; yields the base URL."""
+    port = _free_port()
+    log_path = tmp_path / "streamlit.log"
+    env = {**os.environ, "MONITOR_DB": str(app_db), "PYTHONUNBUFFERED": "1"}
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "streamlit", "run", "app.py",
+                "--server.port", str(port), "--server.address", "127.0.0.1",
+                "--server.headless", "true", "--browser.gatherUsageStats", "false",
+                "--server.fileWatcherType", "none",
+            ],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("streamlit did not start:\n" + log_path.read_text(errors="replace"))
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+        server_log = log_path.read_text(errors="replace")
+        if ARTIFACTS.is_dir():
+            shutil.copy(log_path, ARTIFACTS / "streamlit.log")
+        assert "Traceback" not in server_log, server_log
+
+
+def _fill(template: bytes, bad_row: int | None = None) -> bytes:
+    """Fill 数值 with last month's figure (the reference column), as a bureau clerk would in Excel."""
+    book = openpyxl.load_workbook(io.BytesIO(template))
+    sheet = book["报送数据"]
+    header = [c.value for c in sheet[1]]
+    value_col, ref_col = header.index("数值") + 1, header.index("上月数值（参考）") + 1
+    for r in range(2, sheet.max_row + 1):
+        sheet.cell(r, value_col).value = sheet.cell(r, ref_col).value
+    if bad_row is not None:
+        sheet.cell(bad_row + 1, value_col).value = "约一百"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def known(demo_db: Path) -> dict[str, str]:
+    """A target the reporter's upload does not touch (another bureau's), with what its detail page
+    must show, from the scorecard in Chinese."""
+    import datetime as dt
+
+    from monitor import db, fmt, i18n, progress
+
+    con = db.connect(demo_db, read_only=True)
+    try:
+        card = progress.scorecard(con, dt.date(2026, 10, 1))
+    finally:
+        con.close()
+    pick = card[(card["lead_bureau"] != "housing") & card["actual"].notna() & (card["kind"] == "cumulative")]
+    row = pick.iloc[0]
+    return {
+        "name": row["name_zh"],
+        "actual": fmt.number_zh(row["actual"], row["unit_zh"]),
+        "status": i18n.status_label(row["status"]),
+    }
+
+
+def test_reporter_and_leader_in_the_browser(known: dict[str, str], server: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    console_errors: list[str] = []
+    failed_requests: list[str] = []
+
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+            page = context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            page.on(
+                "console",
+                lambda m: console_errors.append(f"{m.text} @ {m.location.get('url')}") if m.type == "error" else None,
+            )
+            page.on("pageerror", lambda e: console_errors.append(f"pageerror: {e}"))
+            page.on("requestfailed", lambda r: failed_requests.append(f"{r.url}: {r.failure}"))
+            expect = sync_api.expect
+            main = page.locator("[data-testid='stMain']")
+            sidebar = page.locator("[data-testid='stSidebar']")
+
+            idle = page.locator("[data-testid='stApp'][data-test-script-state='notRunning']")
+
+            def settle() -> None:
+                """Let a rerun that a click may just have started finish (a download button reruns
+                the page too; its redraw can land after the next click)."""
+                page.wait_for_timeout(500)
+                expect(idle).to_have_count(1)
+
+            def shot(name: str) -> None:
+                """A picture of the page, which must not carry a Streamlit exception box."""
+                page.screenshot(path=str(ARTIFACTS / f"browser_{name}.png"), full_page=True)
+                expect(page.locator("[data-testid='stException']")).to_have_count(0)
+
+            def sign_in(user: str, password: str) -> None:
+                page.get_by_label("账号").fill(user)
+                page.get_by_label("密码").fill(password)
+                page.get_by_role("button", name="登录", exact=True).click()
+                expect(main.get_by_role("heading", name="总览")).to_be_visible()
+                settle()
+
+            def nav(path: str) -> None:
+                """Follow the sidebar link to `path` ("/" is the overview)."""
+                selector = f"a[href='{server}/']" if path == "/" else f"a[href$='{path}']"
+                link = sidebar.locator(f"[data-testid='stSidebarNav'] {selector}")
+                expect(link).to_have_count(1)
+                link.click()
+                settle()
+
+            # -- the reporter of the housing bureau
+            page.goto(server + "/")
+            expect(main.get_by_role("heading", name="暖城“新市民”0477系列措施监测")).to_be_visible()
+            shot("01_sign_in")
+            sign_in("housing", "housing-0477")
+            nav("/upload")
+            expect(main.get_by_role("heading", name="数据上报")).to_be_visible()
+            with page.expect_download() as download:
+                main.get_by_role("button", name=re.compile(r"下载模板（\d+行）")).click()
+            template = Path(download.value.path()).read_bytes()
+            assert download.value.suggested_filename.startswith("housing_")
+            assert template[:2] == b"PK"  # an xlsx
+            shot("02_upload_page")
+
+            settle()
+            upload_tab = main.get_by_role("tab", name="上传月报")
+            upload_tab.click()
+            expect(upload_tab).to_have_attribute("aria-selected", "true")
+            file_input = main.locator("input[type='file']")
+            file_input.set_input_files(
+                files=[
+                    {"name": "housing_report.xlsx", "mimeType": "application/octet-stream", "buffer": _fill(template)}
+                ]
+            )
+            expect(main.get_by_text("校验通过")).to_be_visible()
+            main.get_by_role("button", name="确认导入").click()
+            loaded = main.locator("[data-testid='stAlertContentSuccess']").filter(has_text="已导入")
+            expect(loaded).to_be_visible()
+            shot("03_loaded")
+
+            file_input.set_input_files(
+                files=[
+                    {
+                        "name": "housing_bad.xlsx",
+                        "mimeType": "application/octet-stream",
+                        "buffer": _fill(template, bad_row=3),
+                    }
+                ]
+            )
+            expect(main.get_by_text("文件有1个问题，未导入")).to_be_visible()
+            with page.expect_download() as problems:
+                main.get_by_role("button", name="下载问题清单").click()
+            settle()
+            problem_csv = Path(problems.value.path()).read_bytes().decode("utf-8-sig")
+            assert "不是有效数字" in problem_csv and "约一百" in problem_csv
+            expect(main.get_by_text("不是有效数字").first).to_be_attached()  # the grid's accessible table
+            shot("04_rejected")
+
+            sidebar.get_by_role("button", name="退出登录").click()
+            expect(page.get_by_label("账号")).to_be_visible()
+
+            # -- the leader
+            sign_in("leader", "leader-0477")
+            expect(sidebar.locator("a[href$='/upload']")).to_have_count(0)  # not a reporter's page
+            # the as-of month chosen in one language stays chosen in the other, across reruns
+            as_of = sidebar.get_by_role("combobox")
+            caption = main.locator("[data-testid='stCaptionContainer']").first
+            expect(as_of).to_have_value("2026年10月")
+            as_of.click()
+            page.get_by_role("option", name="2026年8月", exact=True).click()
+            expect(caption).to_contain_text("数据截至 2026年8月")
+            sidebar.get_by_role("radio", name="English").click()
+            expect(main.get_by_role("heading", name="Overview")).to_be_visible()
+            expect(main.get_by_text("On track").first).to_be_visible()
+            expect(caption).to_contain_text("As of Aug 2026")
+            expect(as_of).to_have_value("Aug 2026")
+            nav("/districts")  # any rerun: the month used to fall back to the latest here
+            expect(main.get_by_role("heading", name="Districts")).to_be_visible()
+            nav("/")
+            expect(main.get_by_role("heading", name="Overview")).to_be_visible()
+            expect(caption).to_contain_text("As of Aug 2026")
+            expect(as_of).to_have_value("Aug 2026")
+            shot("05_overview_en")
+            sidebar.get_by_role("radio", name="中文").click()
+            expect(main.get_by_role("heading", name="总览")).to_be_visible()
+            expect(as_of).to_have_value("2026年8月")
+            as_of.click()
+            page.get_by_role("option", name="2026年10月", exact=True).click()
+            expect(caption).to_contain_text("数据截至 2026年10月")
+
+            nav("/detail")
+            expect(main.get_by_role("heading", name="指标详情")).to_be_visible()
+            main.locator("[data-testid='stSelectbox']").first.click()
+            page.keyboard.type(known["name"][:8])  # the option list is virtual: filter it first
+            page.get_by_role("option", name=re.compile(re.escape(known["name"]))).click()
+            metrics = main.locator("[data-testid='stMetric']")
+            expect(metrics.filter(has_text="最新实际")).to_contain_text(known["actual"])
+            expect(metrics.filter(has_text="状态")).to_contain_text(known["status"])
+            page.wait_for_timeout(1000)  # let the charts settle before the picture
+            shot("06_detail")
+
+            nav("/")
+            expect(main.get_by_role("heading", name="总览")).to_be_visible()
+            shot("07_overview")
+        finally:
+            browser.close()
+
+    assert not console_errors, console_errors + failed_requests
