@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,8 +82,10 @@ def sha256(data: bytes) -> str:
 
 def safe_name(file_name: str) -> str:
     """Only the base name is kept: a name like '../../etc/x.csv' never reaches the filesystem."""
-    base = os.path.basename(file_name.replace("\\", "/")).strip() or "upload"
-    return base[:200]
+    base = os.path.basename(file_name.replace("\\", "/")).strip()
+    # a NUL or a line break in a name would end up in the log, the CLI output and the messages
+    base = re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", "_", base)
+    return base[:200] if base not in ("", ".", "..") else "upload"
 
 
 def check_bytes(

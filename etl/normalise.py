@@ -45,12 +45,13 @@ def _key(s: str) -> str:
 def map_columns(raw: RawTable) -> dict[str, int]:
     """Which column holds which field; a missing required column rejects the file."""
     wanted = {f: {_key(n) for n in names} for f, names in COLUMN_NAMES.items()}
-    found: dict[str, int] = {}
+    seen: dict[str, list[int]] = {}
     for j, title in enumerate(raw.header):
         k = _key(title)
         for f, names in wanted.items():
-            if k in names and f not in found:
-                found[f] = j
+            if k in names:
+                seen.setdefault(f, []).append(j)
+    found = {f: js[0] for f, js in seen.items()}
     missing = [f for f in ("district", "period", "value") if f not in found]
     if "kpi" not in found and "kpi_name" not in found:
         missing.insert(0, "kpi")
@@ -66,6 +67,27 @@ def map_columns(raw: RawTable) -> dict[str, int]:
                     f"缺少必需的列：{zh}（表头应为：指标编码、旗区、报送期、数值）",
                     f"missing required column(s): {', '.join(missing)} (header: kpi, district, period, value)",
                 )
+            ]
+        )
+    # two columns for one field (数值 twice, or 数值 and 本月数值): which one was meant cannot be told,
+    # and taking the first would load the other column's figures silently
+    repeated = {f: js for f, js in seen.items() if len(js) > 1 and f != "note"}
+    if repeated:
+        raise FileRejected(
+            [
+                Problem(
+                    raw.file_name,
+                    raw.header_row,
+                    None,
+                    None,
+                    f"表头有多个{LABEL_ZH[f]}列："
+                    + "、".join(f"{column_letter(j)}列“{raw.header[j]}”" for j in js)
+                    + "，请只保留一列",
+                    f"several {f} columns: "
+                    + ", ".join(f"{column_letter(j)} {raw.header[j]!r}" for j in js)
+                    + "; keep only one",
+                )
+                for f, js in repeated.items()
             ]
         )
     return found

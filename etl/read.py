@@ -118,6 +118,11 @@ def decode_text(file_name: str, data: bytes) -> tuple[str, str]:
         ) from None
 
 
+def _too_many_columns(file_name: str, width: int) -> FileRejected:
+    zh, en = f"列数过多（{width} 列），请使用模板", f"too many columns ({width}); use the template"
+    return FileRejected([Problem.file(file_name, zh, en)])
+
+
 def _read_csv(file_name: str, data: bytes) -> tuple[list[list[str]], int, str]:
     text, encoding = decode_text(file_name, data)
     first_line = text[: text.find("\n")] if "\n" in text else text
@@ -129,9 +134,7 @@ def _read_csv(file_name: str, data: bytes) -> tuple[list[list[str]], int, str]:
     except csv.Error:
         width = 0
     if width > MAX_COLUMNS:
-        raise FileRejected(
-            [Problem.file(file_name, f"列数过多（{width} 列），请使用模板", f"too many columns ({width}); use the template")]
-        )
+        raise _too_many_columns(file_name, width)
     # UTF-8 (checked above) goes to the parser as bytes: a StringIO copy of a large file costs
     # ~4 bytes per character and twice the parse time. GB18030 is decoded by Python (pandas' C
     # reader would need a codec wrapper anyway).
@@ -158,8 +161,32 @@ def _read_csv(file_name: str, data: bytes) -> tuple[list[list[str]], int, str]:
     except pd.errors.EmptyDataError:
         raise FileRejected([Problem.file(file_name, "文件为空", "the file is empty")]) from None
     except pd.errors.ParserError as exc:
-        raise FileRejected([Problem.file(file_name, f"csv 格式错误：{exc}", f"malformed csv: {exc}")]) from None
+        raise FileRejected([_parser_problem(file_name, str(exc))]) from None
     return frame, 0, encoding
+
+
+def _parser_problem(file_name: str, message: str) -> Problem:
+    """pandas' tokenizer errors, in words and at the line a user can find (the raw text otherwise)."""
+    if quote := re.search(r"EOF inside string starting at row (\d+)", message):  # 0-based row
+        return Problem(
+            file_name,
+            int(quote.group(1)) + 1,
+            None,
+            None,
+            'csv 格式错误：英文双引号（"）不成对，从这一行起的内容无法读取',
+            "malformed csv: a double quote opened on this line is never closed",
+        )
+    if extra := re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message):  # 1-based line
+        expected, line, saw = (int(g) for g in extra.groups())
+        return Problem(
+            file_name,
+            line,
+            None,
+            None,
+            f"csv 格式错误：这一行有{saw}列，多于第一行的{expected}列（含逗号的内容请用英文双引号括起来）",
+            f"malformed csv: {saw} fields on this line, {expected} on the first (quote text holding commas)",
+        )
+    return Problem.file(file_name, f"csv 格式错误：{message}", f"malformed csv: {message}")
 
 
 # Sheet XML as Excel, WPS, LibreOffice, openpyxl and xlsxwriter write it: every cell is <c r="B7"
@@ -171,7 +198,7 @@ _NOT_CANONICAL = re.compile(
 )
 _FAR_COLUMN = re.compile(rb'r="((?:[H-Z][A-Z]|G[S-Z]|[A-Z]{3,})[A-Z]*)[0-9]')  # beyond column GR (200)
 _COLUMN = re.compile(rb'r="([A-Z]{1,2})[0-9]')
-_TAG = re.compile(rb'<(/?)(?:[\w.-]+:)?(c|row)(?=[\s/>])([^>]*)>')
+_TAG = re.compile(rb"<(/?)(?:[\w.-]+:)?(c|row)(?=[\s/>])([^>]*)>")
 _R_ATTR = re.compile(rb'(?:^|\s)r\s*=\s*["\']([^"\']*)')
 _REF = re.compile(rb"\s*([A-Za-z]*)([0-9]*)\s*")
 
@@ -223,9 +250,7 @@ def _check_extent(file_name: str, xml: bytes) -> None:
             return
         width = max(map(_column_number, set(_COLUMN.findall(xml))), default=1)
     if width > MAX_COLUMNS:
-        raise FileRejected(
-            [Problem.file(file_name, f"列数过多（{width} 列），请使用模板", f"too many columns ({width}); use the template")]
-        )
+        raise _too_many_columns(file_name, width)
     if height * width > MAX_XLSX_CELLS:
         raise FileRejected(
             [
@@ -252,7 +277,8 @@ def _formula_cells(file_name: str, zf: zipfile.ZipFile) -> list[str]:
             xml = fh.read(info.file_size)
         _check_extent(file_name, xml)
         for match in re.finditer(rb"<f[\s>/]", xml):
-            start = xml.rfind(b"<c ", 0, match.start())
+            # the cell the <f> sits in (a <c> without attributes has no reference: "?")
+            start = max(xml.rfind(b"<c ", 0, match.start()), xml.rfind(b"<c>", 0, match.start()))
             ref = re.search(rb'r="([A-Z]+\d+)"', xml[start : match.start()])
             found.append(ref.group(1).decode() if ref else "?")
             if len(found) >= 20:
@@ -314,13 +340,13 @@ def _read_xlsx(file_name: str, data: bytes) -> list[list[str]]:
             [
                 Problem(
                     file_name=file_name,
-                    row=int(re.sub(r"[A-Z]+", "", ref) or 0) or None,
-                    column=re.sub(r"\d+", "", ref) or None,
-                    value=ref,
+                    row=int(cell.group(2)) if cell else None,
+                    column=cell.group(1) if cell else None,
+                    value=ref if cell else None,  # "?": a formula cell without a readable reference
                     reason_zh="单元格含有公式，请改为直接填写数值（复制后“选择性粘贴—数值”）",
                     reason_en="cell holds a formula; enter the value itself (paste as values)",
                 )
-                for ref in formulas
+                for ref, cell in ((ref, re.fullmatch(r"([A-Z]+)(\d+)", ref)) for ref in formulas)
             ]
         )
     try:
@@ -329,6 +355,17 @@ def _read_xlsx(file_name: str, data: bytes) -> list[list[str]]:
         values = sheet.to_python(skip_empty_area=False)
     except (python_calamine.CalamineError, ValueError, OSError) as exc:
         raise FileRejected([Problem.file(file_name, f"无法读取 xlsx：{exc}", f"cannot read the xlsx: {exc}")]) from None
+    if len(book.sheet_names) > 1 and not any(v not in (None, "") for row in values for v in row):
+        first = book.sheet_names[0]
+        raise FileRejected(
+            [
+                Problem.file(
+                    file_name,
+                    f"第一个工作表“{first}”是空的，请把报送数据放在第一个工作表",
+                    f"the first sheet {first!r} is empty; put the report on the first sheet",
+                )
+            ]
+        )
     # most cells are already text: skip the type dispatch for them (a 100,000-row sheet has 500,000 cells)
     return [[v if type(v) is str else _cell_text(v) for v in row] for row in values]
 

@@ -69,6 +69,7 @@ from monitor.targets import TargetsConfig
 
 ProgressCallback = Callable[[int, int, str], None]
 T = TypeVar("T")
+_log = logging.getLogger(__name__)
 
 CJK_FONT = "Noto Sans CJK SC"  # set on every PowerPoint run, as latin and east-asian font
 FLAG_UNIT = "是否完成"  # milestones are reported 1 = done, 0 = not yet (as in monitor.ui)
@@ -115,7 +116,9 @@ class ChartFile:
 
 @dataclass
 class BriefingResult:
-    """The files one run wrote (all inside ``out_dir``) and how long each step took."""
+    """The files one run wrote (all inside ``out_dir``) and how long the steps took: ``timings`` has
+    collect_s, figures_built_at_s and browser_ready_at_s (from the start: they overlap), charts_s
+    (browser ready to last chart), pdf_s, deck_s and workbook_s (concurrent) and total_s."""
 
     out_dir: Path
     as_of: dt.date
@@ -502,11 +505,16 @@ def _target_job(
 
 
 def browser_path() -> str:
-    """The Chromium kaleido drives. choreographer would look at $BROWSER_PATH, then its own download,
-    then PATH; resolving it here means a downloaded copy is never preferred (nothing is downloaded
-    on the intranet) and a missing browser fails with a clear message instead of a download hint."""
+    """The Chromium kaleido drives: $BROWSER_PATH when set (and then it must be right), else the
+    system Chromium on PATH. choreographer would prefer a copy it downloaded itself; resolving the
+    path here means no downloaded copy is ever used (nothing is downloaded on the intranet) and a
+    missing browser fails with a clear message instead of a download hint."""
+    explicit = os.environ.get("BROWSER_PATH")
+    if explicit:
+        if Path(explicit).is_file() and os.access(explicit, os.X_OK):
+            return explicit
+        raise BriefingError(f"BROWSER_PATH={explicit!r} 不是可执行文件 / is not an executable")
     for candidate in (
-        os.environ.get("BROWSER_PATH"),
         shutil.which("chromium"),
         shutil.which("chromium-browser"),
         shutil.which("google-chrome"),
@@ -695,9 +703,9 @@ async def _build(
             job = await asyncio.to_thread(_target_job, con, cfg, data, i, row, chart_dir)
             jobs.append(job)
             tasks.append(asyncio.create_task(render(job)))
-        timings["figures_s"] = time.perf_counter() - started
+        timings["figures_built_at_s"] = time.perf_counter() - started
         await opening
-        timings["browser_start_s"] = time.perf_counter() - started
+        timings["browser_ready_at_s"] = time.perf_counter() - started
         svgs: dict[str, bytes] = {}
         for finished in asyncio.as_completed(tasks):
             job, svg = await finished
@@ -705,7 +713,7 @@ async def _build(
             step(job.title)
         if work_tab is not None:
             await browser.close_tab(await work_tab)
-        timings["charts_s"] = time.perf_counter() - started
+        timings["charts_s"] = time.perf_counter() - started - timings["browser_ready_at_s"]
 
         t = time.perf_counter()
         stem = f"briefing_{data.as_of:%Y-%m}" + ("" if lang == "zh" else "_en")
@@ -1263,7 +1271,7 @@ def write_workbook(
         ws.write_string(r, c, safe_cell(value), fmt_ or f_text)
 
     def sheet(name: str, header: list[str], widths: list[float]) -> Any:
-        ws = wb.add_worksheet(safe_cell(name)[:31])
+        ws = wb.add_worksheet(name[:31])  # catalogue constants (an apostrophe may not start a sheet name)
         for c, h in enumerate(header):
             ws.write_string(0, c, safe_cell(h), f_head)
             ws.set_column(c, c, max(widths[c], min(_text_width(h) + 2, 40)))
@@ -1375,10 +1383,20 @@ def build_briefing(
 
     ``sections`` are policy sections ("三(二)"), ``bureaus`` lead bureau ids, ``targets`` target ids.
     ``progress(i, n, label)`` is called with i = 0 once the data is read, then after each chart and
-    each file (i = 1..n), always from the calling thread. Files go into ``out_dir`` (created):
-    briefing_<YYYY-MM>[_en].pptx/.pdf/.xlsx, briefing_<YYYY-MM>[_en]_charts.zip and charts/."""
+    each file (i = 1..n), from the calling thread (unless an event loop already runs there).
+    Any failure is raised as BriefingError (the cause chained); the browser is always closed. Files
+    go into ``out_dir`` (created): briefing_<YYYY-MM>[_en].pptx/.pdf/.xlsx,
+    briefing_<YYYY-MM>[_en]_charts.zip and charts/."""
     if lang not in ("zh", "en"):
         raise BriefingError(f"lang must be zh or en, not {lang!r}")
     filters = {"sections": sections, "bureaus": bureaus, "targets": targets}
     with _BROWSER_LOCK:
-        return _run(_build(con, cfg, as_of, Path(out_dir), filters, lang, progress))
+        try:
+            return _run(_build(con, cfg, as_of, Path(out_dir), filters, lang, progress))
+        except BriefingError:
+            raise
+        except Exception as exc:
+            # a browser that would not start or a render that failed: one error type for the page and
+            # the command line to report; the cause stays chained (and logged) for whoever debugs it
+            _log.exception("briefing failed")
+            raise BriefingError(f"{type(exc).__name__}: {exc}") from exc

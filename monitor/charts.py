@@ -77,17 +77,18 @@ def trajectory(
 ) -> go.Figure:
     """Actual against the planned line and the target at its deadline, with the forecast and its band.
 
-    `series` has columns period, actual, expected, forecast, low, high (NaN where not applicable).
+    `series` has columns period, actual, expected, forecast, forecast_low, forecast_high (NaN where not
+    applicable), as monitor.progress.series returns them.
     """
     fig = go.Figure()
     s = series.sort_values("period")
     unit = row.get(f"unit_{lang}", "")
     fc = s.dropna(subset=["forecast"]) if "forecast" in s else s.iloc[0:0]
-    if not fc.empty and {"low", "high"} <= set(fc.columns):
+    if not fc.empty and {"forecast_low", "forecast_high"} <= set(fc.columns):
         fig.add_trace(
             go.Scatter(
                 x=list(fc["period"]) + list(fc["period"][::-1]),
-                y=list(fc["high"]) + list(fc["low"][::-1]),
+                y=list(fc["forecast_high"]) + list(fc["forecast_low"][::-1]),
                 fill="toself",
                 fillcolor="rgba(0,114,178,0.12)",
                 line={"width": 0},
@@ -125,10 +126,14 @@ def trajectory(
                 text=[i18n.t("chart_target", lang)], textposition="top center", name=i18n.t("chart_target", lang),
             )
         )  # fmt: skip
-    allv = pd.concat([s.get(c, pd.Series(dtype=float)) for c in ("actual", "expected", "forecast", "high")])
+    allv = pd.concat([s.get(c, pd.Series(dtype=float)) for c in ("actual", "expected", "forecast", "forecast_high")])
     allv = pd.concat([allv, pd.Series([row.get("target_value")], dtype=float)])
     tv, tt = value_ticks(allv.to_numpy(dtype=float), unit, lang)
-    fig.update_yaxes(tickvals=tv, ticktext=tt, title=unit)
+    # the range spans the ticks, so every 万 / % label computed above is shown
+    span = (tv[-1] - tv[0]) if len(tv) > 1 else 1.0
+    fig.update_yaxes(
+        tickvals=tv, ticktext=tt, title=unit, range=[tv[0] - 0.02 * span, tv[-1] + 0.04 * span] if tv else None
+    )
     mv, mt = month_ticks(list(s["period"]) + ([row["deadline"]] if row.get("deadline") is not None else []), lang)
     fig.update_xaxes(tickvals=mv, ticktext=mt)
     status = row.get("status")

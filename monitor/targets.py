@@ -7,6 +7,7 @@ every problem is reported with the entry it belongs to (e.g. ``targets[12] (id=h
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -251,9 +252,15 @@ def parse_targets(raw: object) -> TargetsConfig:
     return cfg
 
 
-def load_targets(path: Path | str = DEFAULT_TARGETS) -> TargetsConfig:
+def targets_path() -> Path:
+    """MONITOR_TARGETS overrides the repository's targets.yaml (benchmarks, other programmes)."""
+    env = os.environ.get("MONITOR_TARGETS")
+    return Path(env) if env else DEFAULT_TARGETS
+
+
+def load_targets(path: Path | str | None = None) -> TargetsConfig:
     """Read and validate targets.yaml; raise TargetsError naming every bad entry."""
-    text = Path(path).read_text(encoding="utf-8")
+    text = Path(path or targets_path()).read_text(encoding="utf-8")
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:

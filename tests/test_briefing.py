@@ -303,6 +303,17 @@ def test_month_ranges() -> None:
     assert briefing._month_ranges([], "zh") == ""
 
 
+def test_bad_browser_path_is_a_clear_error(demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wrong $BROWSER_PATH is reported as such (choreographer would only suggest a download)."""
+    monkeypatch.setenv("BROWSER_PATH", str(tmp_path / "no-chromium"))
+    con = db.connect(demo_db, read_only=True)
+    try:
+        with pytest.raises(briefing.BriefingError, match="BROWSER_PATH"):
+            briefing.build_briefing(con, load_targets(), "2026-10", tmp_path / "out", targets=TARGETS[:1])
+    finally:
+        con.close()
+
+
 # -- command line -----------------------------------------------------------------------------------------
 
 
