@@ -10,6 +10,7 @@ import datetime as dt
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
@@ -17,8 +18,11 @@ import pandas as pd
 import streamlit as st
 
 from etl.load import LoadResult, check_bytes, load_bytes
-from monitor import db, progress, queries
+from monitor import db, i18n, progress, queries
 from monitor.targets import TargetsConfig, load_targets
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 
 @st.cache_resource(show_spinner=False)
@@ -61,6 +65,14 @@ def scorecard(v: str, as_of: dt.date, district: str | None = None, all_units: bo
 
 
 @st.cache_data(show_spinner=False)
+def target_units(v: str, as_of: dt.date, target_id: str) -> pd.DataFrame:
+    """One target's rows of the all-units scorecard, its aggregate left out (the detail page): a few
+    hundred rows to copy out of the cache on a rerun instead of the whole all-units frame."""
+    units = scorecard(v, as_of, all_units=True)
+    return units[(units["target_id"] == target_id) & (units["district_id"] != "city")]
+
+
+@st.cache_data(show_spinner=False)
 def series(v: str, target_id: str, as_of: dt.date, district: str | None = None) -> pd.DataFrame:
     return progress.series(con(), target_id, as_of, district=district)
 
@@ -68,6 +80,34 @@ def series(v: str, target_id: str, as_of: dt.date, district: str | None = None) 
 @st.cache_data(show_spinner=False)
 def unit_series(v: str, kpi_id: str, as_of: dt.date) -> pd.DataFrame:
     return queries.unit_series(con(), kpi_id, as_of)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def unit_bars(v: str, kpi_id: str, as_of: dt.date, unit_ids: tuple[str, ...], lang: i18n.Lang) -> go.Figure:
+    """The detail page's bars: each unit's monthly figure of a KPI. plotly express takes ~0.2 s for
+    110 units, too long to redo on every rerun. A resource (no copy per rerun): the figure is only
+    read afterwards (st.plotly_chart serialises a copy of it), never changed."""
+    import plotly.express as px  # plotly only when a page draws (not on the first page's import)
+
+    from monitor import charts
+
+    unit_rows = unit_series(v, kpi_id, as_of)
+    unit_rows = unit_rows[unit_rows["district_id"].isin(unit_ids)]
+    districts = reference(v, "districts").set_index("district_id")[f"name_{lang}"]
+    bars = px.bar(
+        unit_rows.assign(district=unit_rows["district_id"].map(districts)),
+        x="period",
+        y="value",
+        color="district",
+        labels={
+            "period": i18n.t("month", lang),
+            "value": i18n.t("value", lang),
+            "district": i18n.t("col_district", lang),
+        },
+    )
+    mv, mt = charts.month_ticks(list(unit_rows["period"]), lang)
+    bars.update_xaxes(tickvals=mv, ticktext=mt)
+    return charts.base_layout(bars, i18n.t("by_district", lang), height=380)
 
 
 @st.cache_data(show_spinner=False)

@@ -69,25 +69,12 @@ if isinstance(years, list) and years:
     )
 
 st.subheader(T("by_district"))
-by_unit = ui_data.scorecard(v, as_of, all_units=True)
-by_unit = by_unit[(by_unit["target_id"] == target_id) & (by_unit["district_id"] != "city")]
+by_unit = ui_data.target_units(v, as_of, target_id)
 if by_unit.empty:
     st.caption("该目标只在全市层面统计。" if lang == "zh" else "This target is measured for the whole city only.")
 else:
-    unit_rows = ui_data.unit_series(v, row["kpi_id"], as_of)
-    unit_rows = unit_rows[unit_rows["district_id"].isin(by_unit["district_id"])]
-    import plotly.express as px
-
-    bars = px.bar(
-        unit_rows.assign(district=unit_rows["district_id"].map(districts)),
-        x="period",
-        y="value",
-        color="district",
-        labels={"period": T("month"), "value": T("value"), "district": T("col_district")},
-    )
-    mv, mt = charts.month_ticks(list(unit_rows["period"]), lang)
-    bars.update_xaxes(tickvals=mv, ticktext=mt)
-    st.plotly_chart(charts.base_layout(bars, T("by_district"), height=380), width="stretch", key="detail_units")
+    bars = ui_data.unit_bars(v, row["kpi_id"], as_of, tuple(by_unit["district_id"]), lang)  # cached figure
+    st.plotly_chart(bars, width="stretch", key="detail_units")
     st.dataframe(
         pd.DataFrame(
             {
