@@ -249,9 +249,9 @@ def load_bytes(
             db.audit(
                 con,
                 user,
-                "upload_accepted",
+                "revision" if reason else "upload_accepted",
                 {"submission_id": sid, "bureau": bureau_id, "file": file_name, "sha256": digest, "rows": n_rows,
-                 "loaded": loaded, "revised": revised},
+                 "loaded": loaded, "revised": revised, "reason": reason},
             )  # fmt: skip
     finally:
         con.unregister("incoming_rows")

@@ -33,7 +33,10 @@ def is_demo(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def months_with_data(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
-    rows = con.execute("select distinct period from current_observations order by period desc").fetchall()
+    # Every (kpi, district, month) of observations has a current revision, so its months are those of
+    # current_observations; reading the table skips the view's window over every row (0.4 s for the
+    # first page at province scale, 12 ms this way).
+    rows = con.execute("select distinct period from observations order by period desc").fetchall()
     return [r[0] for r in rows]
 
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 
 import pandas as pd
 import streamlit as st
 
-from etl.template import write_template
 from monitor import session, ui, ui_data
 from monitor.ui import T
 
@@ -36,11 +34,10 @@ tab_template, tab_upload, tab_fix, tab_history = st.tabs(
 with tab_template:
     # default: last month, the one being reported now (due by the 10th)
     period = ui.month_select(T("month"), periods, key="up_template_period", index=min(1, len(periods) - 1))
-    buf = io.BytesIO()
-    n = write_template(cfg, bureau, period, buf, ui_data.con())
+    template, n = ui_data.template(v, bureau, period)
     st.download_button(
         T("up_download_template", n=n),
-        buf.getvalue(),
+        template,
         file_name=f"{bureau}_{period:%Y-%m}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key="up_template_download",
