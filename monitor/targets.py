@@ -263,7 +263,7 @@ def load_targets(path: Path | str | None = None) -> TargetsConfig:
     text = Path(path or targets_path()).read_text(encoding="utf-8")
     try:
         # libyaml's safe loader when present: 4x faster on a province-size file, same safety
-        raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+        raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise TargetsError([f"targets.yaml: YAML 语法错误: {exc}"]) from None
     return parse_targets(raw)
