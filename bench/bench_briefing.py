@@ -23,8 +23,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from monitor import briefing, db, progress, queries
-from monitor.targets import load_targets
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from monitor import briefing, db, progress, queries  # noqa: E402
+from monitor.targets import load_targets  # noqa: E402
 
 AS_OF = "2026-10"
 
