@@ -27,18 +27,12 @@ import numpy as np
 import pandas as pd
 
 from monitor import fmt
+from monitor.i18n import STATUS_LABELS  # noqa: F401 - re-exported: progress.STATUS_LABELS
+from monitor.style import STATUS_ORDER
 from monitor.targets import CITY, TargetsConfig, Thresholds
 
-# Worst first, so sorting by STATUSES.index puts what needs attention on top.
-STATUSES: tuple[str, ...] = ("off_track", "overdue", "at_risk", "no_data", "on_track", "achieved")
-STATUS_LABELS: dict[str, tuple[str, str]] = {
-    "achieved": ("已完成", "Achieved"),
-    "on_track": ("正常推进", "On track"),
-    "at_risk": ("需关注", "At risk"),
-    "off_track": ("明显滞后", "Off track"),
-    "overdue": ("逾期未完成", "Overdue"),
-    "no_data": ("数据缺失", "No data"),
-}
+# One definition of the statuses for the engine, the app and the exports: worst first (style), words (i18n).
+STATUSES: tuple[str, ...] = STATUS_ORDER
 
 # district_id of the aggregate of a target scoped to a list of districts (a city-scoped target's
 # aggregate is CITY). Such a row is the sum over the listed districts, not the city figure.
