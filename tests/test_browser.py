@@ -1,11 +1,18 @@
 """One end-to-end run in a real browser: `streamlit run app.py` on a copy of the demo warehouse,
 driven with Playwright and the system Chromium (/usr/bin/chromium; no browser is ever downloaded).
 
-A reporter downloads the template, fills it with openpyxl, uploads it and loads it; uploads a bad
-file and sees the row error; signs out. The leader signs in, picks an earlier as-of month, switches
-to English (the month must stay picked, also after further reruns) and back, opens the overview and
-a target's detail. No Streamlit exception box and no browser console error may appear.
-Screenshots go to test-artifacts/ (git-ignored).
+A reporter downloads the template for 2026-10, fills it with openpyxl (one distinctive figure for
+the rental housing units of 东胜区), uploads it and loads it; uploads a bad file and sees the row error;
+signs out. The leader signs in, picks an earlier as-of month, switches to English (the month must stay
+picked, also after further reruns) and back, opens the overview and a target's detail, then the detail
+of the target the upload changed (the new figure and its status), then 简报导出: one target, generate,
+download the deck and open it with python-pptx. No Streamlit exception box and no browser console
+error may appear. Screenshots go to test-artifacts/ (git-ignored).
+
+What the leader must see after the upload is worked out twice, outside the server (which holds the
+write lock on its warehouse): the figure as the scorecard before the upload plus what the upload
+changes, read from the never-modified demo warehouse the server's copy was taken from; the status
+from the scorecard of another copy of it with the same file loaded. The two figures must agree.
 
 Every navigation goes through the sidebar links: page.goto() would start a new Streamlit session,
 which is signed out.
@@ -27,6 +34,9 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from pptx import Presentation
+
+from tests.conftest import DEMO_AS_OF
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -41,6 +51,15 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 TIMEOUT_MS = 30_000
+BRIEFING_TIMEOUT_MS = 120_000  # the first briefing starts a headless Chromium for the charts
+
+# The upload's distinctive figure: 2026-10 rental housing units raised in 东胜区 (about 100 a month in
+# the demo data). It lifts the city's running total past the target's 15,000, so both the figure and
+# the status on the leader's pages change.
+RENTAL_TARGET = "rental_housing_15k"
+RENTAL_KPI = "rental_housing_units"
+RENTAL_DISTRICT = "东胜区"
+RENTAL_VALUE = 3210
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs the system Chromium at /usr/bin/chromium")
 
@@ -94,14 +113,22 @@ def server(app_db: Path, tmp_path: Path) -> Iterator[str]:
         assert "Traceback" not in server_log, server_log
 
 
-def _fill(template: bytes, bad_row: int | None = None) -> bytes:
-    """Fill 数值 with last month's figure (the reference column), as a bureau clerk would in Excel."""
+def _fill(template: bytes, bad_row: int | None = None, overrides: dict[tuple[str, str], float] | None = None) -> bytes:
+    """Fill 数值 with last month's figure (the reference column), as a bureau clerk would in Excel;
+    `overrides` puts other figures in, by (指标编码, 旗区)."""
     book = openpyxl.load_workbook(io.BytesIO(template))
     sheet = book["报送数据"]
     header = [c.value for c in sheet[1]]
     value_col, ref_col = header.index("数值") + 1, header.index("上月数值（参考）") + 1
+    kpi_col, unit_col = header.index("指标编码") + 1, header.index("旗区") + 1
     for r in range(2, sheet.max_row + 1):
         sheet.cell(r, value_col).value = sheet.cell(r, ref_col).value
+        key = (sheet.cell(r, kpi_col).value, sheet.cell(r, unit_col).value)
+        if overrides and key in overrides:
+            sheet.cell(r, value_col).value = overrides[key]
+    if overrides:
+        filled = {(sheet.cell(r, kpi_col).value, sheet.cell(r, unit_col).value) for r in range(2, sheet.max_row + 1)}
+        assert set(overrides) <= filled, f"not in the template: {set(overrides) - filled}"
     if bad_row is not None:
         sheet.cell(bad_row + 1, value_col).value = "约一百"
     out = io.BytesIO()
@@ -131,7 +158,73 @@ def known(demo_db: Path) -> dict[str, str]:
     }
 
 
-def test_reporter_and_leader_in_the_browser(known: dict[str, str], server: str) -> None:
+def _filled_rows(data: bytes) -> list[dict[str, object]]:
+    """The rows of a filled template as the clerk sees them (header -> cell value)."""
+    sheet = openpyxl.load_workbook(io.BytesIO(data), read_only=True)["报送数据"]
+    rows = sheet.iter_rows(values_only=True)
+    header = next(rows)
+    return [dict(zip(header, row, strict=True)) for row in rows if any(v is not None for v in row)]
+
+
+def _after_upload(demo_db: Path, filled: bytes, work: Path) -> dict[str, str]:
+    """What the leader's detail page must show for RENTAL_TARGET as of DEMO_AS_OF once `filled` (the
+    housing bureau's 2026-10 report) is loaded into the server's copy of the demo warehouse."""
+    import pandas as pd
+
+    from etl.load import load_bytes
+    from monitor import db, fmt, i18n, progress
+    from monitor.targets import load_targets
+
+    cfg = load_targets()
+    mine = [r for r in _filled_rows(filled) if r["指标编码"] == RENTAL_KPI and r["数值"] is not None]
+    assert mine and {r["报送期"] for r in mine} == {f"{DEMO_AS_OF:%Y-%m}"}, mine
+    assert any(r["旗区"] == RENTAL_DISTRICT and r["数值"] == RENTAL_VALUE for r in mine), mine
+
+    # 1. the figure: the scorecard before the upload, plus new minus current figure of every row
+    con = db.connect(demo_db, read_only=True)  # never modified; the server's warehouse is a copy of it
+    try:
+        before = progress.scorecard(con, DEMO_AS_OF, cfg=cfg).set_index("target_id").loc[RENTAL_TARGET]
+        unit_ids = dict(con.execute("select name_zh, district_id from districts").fetchall())
+        current = dict(
+            con.execute(
+                "select district_id, value from current_observations where kpi_id = ? and period = ?",
+                [RENTAL_KPI, DEMO_AS_OF],
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    assert before["kind"] == "cumulative" and before["district_id"] == "city", before
+    delta = sum(float(r["数值"]) - current.get(unit_ids[r["旗区"]], 0.0) for r in mine)
+    actual = float(before["actual"]) + delta
+
+    # 2. the status: the scorecard of another copy of the warehouse with the same file loaded
+    copy = work / "expected" / demo_db.name
+    copy.parent.mkdir()
+    for f in demo_db.parent.glob(demo_db.name + "*"):
+        shutil.copy2(f, copy.parent / f.name)
+    con = db.connect(copy)
+    try:
+        result = load_bytes("housing_report.xlsx", filled, cfg, "housing", "test", con, archive=None)
+        assert result.outcome == "accepted", result.problems
+        after = progress.scorecard(con, DEMO_AS_OF, cfg=cfg).set_index("target_id").loc[RENTAL_TARGET]
+    finally:
+        con.close()
+    assert after["actual"] == pytest.approx(actual), (after["actual"], actual)
+    assert pd.Timestamp(after["latest_period"]) == pd.Timestamp(DEMO_AS_OF), after["latest_period"]
+
+    out = {
+        "name": str(after["name_zh"]),
+        "actual": fmt.number_zh(actual, str(after["unit_zh"])),
+        "status": i18n.status_label(str(after["status"])),
+        "before_actual": fmt.number_zh(float(before["actual"]), str(before["unit_zh"])),
+        "before_status": i18n.status_label(str(before["status"])),
+    }
+    # the figure is chosen so the leader's page changes: both the figure and the status
+    assert out["actual"] != out["before_actual"] and out["status"] != out["before_status"], out
+    return out
+
+
+def test_reporter_and_leader_in_the_browser(known: dict[str, str], demo_db: Path, tmp_path: Path, server: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     console_errors: list[str] = []
     failed_requests: list[str] = []
@@ -187,11 +280,22 @@ def test_reporter_and_leader_in_the_browser(known: dict[str, str], server: str) 
             sign_in("housing", "housing-0477")
             nav("/upload")
             expect(main.get_by_role("heading", name="数据上报")).to_be_visible()
+            # the template month: 2026-10, the last month of the demo data (the default is last month)
+            template_month = main.get_by_role("combobox")  # the template tab's (the others are hidden)
+            expect(template_month).to_have_count(1)
+            month_label = f"{DEMO_AS_OF.year}年{DEMO_AS_OF.month}月"
+            if template_month.input_value() != month_label:
+                template_month.click()
+                page.get_by_role("option", name=month_label, exact=True).click()
+                expect(template_month).to_have_value(month_label)
+                settle()
             with page.expect_download() as download:
                 main.get_by_role("button", name=re.compile(r"下载模板（\d+行）")).click()
             template = Path(download.value.path()).read_bytes()
-            assert download.value.suggested_filename.startswith("housing_")
+            assert download.value.suggested_filename == f"housing_{DEMO_AS_OF:%Y-%m}.xlsx"
             assert template[:2] == b"PK"  # an xlsx
+            filled = _fill(template, overrides={(RENTAL_KPI, RENTAL_DISTRICT): RENTAL_VALUE})
+            expected = _after_upload(demo_db, filled, tmp_path)
             shot("02_upload_page")
 
             settle()
@@ -200,9 +304,7 @@ def test_reporter_and_leader_in_the_browser(known: dict[str, str], server: str) 
             expect(upload_tab).to_have_attribute("aria-selected", "true")
             file_input = main.locator("input[type='file']")
             file_input.set_input_files(
-                files=[
-                    {"name": "housing_report.xlsx", "mimeType": "application/octet-stream", "buffer": _fill(template)}
-                ]
+                files=[{"name": "housing_report.xlsx", "mimeType": "application/octet-stream", "buffer": filled}]
             )
             expect(main.get_by_text("校验通过")).to_be_visible()
             main.get_by_role("button", name="确认导入").click()
@@ -271,9 +373,51 @@ def test_reporter_and_leader_in_the_browser(known: dict[str, str], server: str) 
             page.wait_for_timeout(1000)  # let the charts settle before the picture
             shot("06_detail")
 
+            # the reporter's upload: the new figure and its status
+            pick_target = main.get_by_role("combobox", name="选择目标")
+            pick_target.click()
+            page.keyboard.type(expected["name"][:8])
+            page.get_by_role("option", name=re.compile(re.escape(expected["name"]))).click()
+            expect(pick_target).to_have_value(re.compile(re.escape(expected["name"]) + "$"))
+            expect(metrics.filter(has_text="最新实际")).to_contain_text(expected["actual"])
+            expect(metrics.filter(has_text="状态")).to_contain_text(expected["status"])
+            settle()
+            page.wait_for_timeout(1000)
+            shot("07_detail_uploaded")
+
+            # the briefing of that one target: generate, download the deck
+            nav("/briefing")
+            expect(main.get_by_role("heading", name="简报导出")).to_be_visible()
+            expect(main.get_by_role("button", name="下载PPT")).to_have_count(0)  # nothing generated yet
+            main.get_by_role("combobox", name=re.compile("^目标")).click()
+            page.keyboard.type(expected["name"][:8])
+            page.get_by_role("option", name=re.compile(re.escape(expected["name"]))).click()
+            page.keyboard.press("Escape")
+            expect(main.get_by_text("将包含1项目标，PPT共4页。")).to_be_visible()
+            settle()
+            main.get_by_role("button", name="生成简报").click()
+            deck_button = main.get_by_role("button", name="下载PPT")
+            expect(deck_button).to_be_visible(timeout=BRIEFING_TIMEOUT_MS)
+            expect(main.get_by_text(re.compile(r"简报已生成（1项目标"))).to_be_visible()
+            for label in ("下载PDF", "下载Excel", "下载图表（PNG/SVG）"):
+                expect(main.get_by_role("button", name=label)).to_be_visible()
+            settle()
+            shot("08_briefing")
+            with page.expect_download() as deck_download:
+                deck_button.click()
+            settle()
+            assert deck_download.value.suggested_filename.endswith(".pptx"), deck_download.value.suggested_filename
+            deck = Presentation(deck_download.value.path())
+            assert len(deck.slides) >= 4
+            deck_text = "\n".join(
+                shape.text_frame.text for slide in deck.slides for shape in slide.shapes if shape.has_text_frame
+            )
+            for text in (expected["name"], expected["actual"], expected["status"]):
+                assert text in deck_text, (text, deck_text)
+
             nav("/")
             expect(main.get_by_role("heading", name="总览")).to_be_visible()
-            shot("07_overview")
+            shot("09_overview")
         finally:
             browser.close()
 
