@@ -142,6 +142,21 @@ def _write_manifest(path: Path, entry: dict) -> None:
     side.write_text(json.dumps(entry, ensure_ascii=False, default=str, indent=1), encoding="utf-8")
 
 
+def _warning_rows(sid: int, warnings: list[Problem], good: pd.DataFrame) -> list[list[object]]:
+    """Each warning with the KPI, district and month of its row, so the quality page can name them."""
+    by_row = good.set_index("row")[["kpi_id", "district_id", "period", "value"]]
+    rows: list[list[object]] = []
+    for w in warnings:
+        if w.row is not None and w.row in by_row.index:
+            kpi, district, period, value = by_row.loc[w.row]
+            rows.append(
+                [sid, w.row, kpi, district, pd.Timestamp(period).date(), float(value), w.reason_zh, w.reason_en]
+            )
+        else:
+            rows.append([sid, w.row, None, None, None, None, w.reason_zh, w.reason_en])
+    return rows
+
+
 def load_bytes(
     file_name: str,
     data: bytes,
@@ -243,8 +258,7 @@ def load_bytes(
             )
             if warnings:
                 con.executemany(
-                    "insert into load_warnings values (?, ?, null, null, null, ?, ?, ?)",
-                    [[sid, w.row, float(w.value) if w.value else None, w.reason_zh, w.reason_en] for w in warnings],
+                    "insert into load_warnings values (?, ?, ?, ?, ?, ?, ?, ?)", _warning_rows(sid, warnings, good)
                 )
             db.audit(
                 con,

@@ -174,7 +174,8 @@ def rejected_rows(con: duckdb.DuckDBPyConnection, limit: int = 500) -> pd.DataFr
 def load_warnings(con: duckdb.DuckDBPyConnection, limit: int = 500) -> pd.DataFrame:
     return con.execute(
         """
-        select s.submitted_at, s.bureau_id, s.file_name, w.row_number, w.value, w.message_zh, w.message_en
+        select s.submitted_at, s.bureau_id, s.file_name, w.row_number, w.kpi_id, w.district_id, w.period,
+               w.value, w.message_zh, w.message_en
         from load_warnings as w
         join submissions as s using (submission_id)
         order by s.submitted_at desc, w.row_number

@@ -19,7 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from etl.load import LoadResult, check_bytes, load_bytes
-from monitor import db, i18n, progress, queries
+from monitor import db, i18n, progress, queries, tables
 from monitor.targets import TargetsConfig, load_targets
 
 if TYPE_CHECKING:
@@ -58,6 +58,21 @@ def is_demo(v: str) -> bool:
 @st.cache_data(show_spinner=False)
 def reference(v: str, table: str) -> pd.DataFrame:
     return queries.reference(con(), table)
+
+
+@st.cache_data(show_spinner=False)
+def id_names(v: str, lang: i18n.Lang) -> dict[str, dict[str, str]]:
+    """{bureau_id | district_id | kpi_id: {id: name in lang}} for the record tables."""
+    out: dict[str, dict[str, str]] = {}
+    for table, column in (("bureaus", "bureau_id"), ("districts", "district_id"), ("kpis", "kpi_id")):
+        ref = queries.reference(con(), table)
+        out[column] = dict(zip(ref[column], ref[f"name_{lang}"], strict=True))
+    return out
+
+
+def records(frame: pd.DataFrame, lang: i18n.Lang) -> pd.DataFrame:
+    """A record table (submissions, warnings, rejected rows, audit log) with names and headers in lang."""
+    return tables.localise(frame, lang, id_names(version(), lang))
 
 
 @st.cache_data(show_spinner=False)

@@ -10,13 +10,15 @@ from monitor.ui import T
 user = session.require("admin")
 lang = ui.lang()
 cfg = ui_data.config()
+bureau_names = {b.id: (b.name_zh if lang == "zh" else b.name_en) for b in cfg.bureaus}
 st.title(T("nav_admin"))
 
 tab_users, tab_targets, tab_audit = st.tabs([T("adm_users"), T("adm_targets"), T("audit")])
 with tab_users:
     st.dataframe(
         [
-            {T("user_name"): u.user_name, T("role"): T(f"role_{u.role}"), T("f_bureau"): u.bureau_id or "",
+            {T("user_name"): u.user_name, T("role"): T(f"role_{u.role}"),
+             T("f_bureau"): bureau_names.get(u.bureau_id, u.bureau_id) if u.bureau_id else "",
              T("adm_active"): "✔" if u.active else "✘"}
             for u in auth.list_users(ui_data.con())
         ],
@@ -27,7 +29,9 @@ with tab_users:
         c1, c2, c3 = st.columns(3)
         name = c1.text_input(T("user_name"))
         role = c2.selectbox(T("role"), list(auth.ROLES), format_func=lambda r: T(f"role_{r}"))
-        bureau = c3.selectbox(T("f_bureau"), [""] + [b.id for b in cfg.bureaus], format_func=lambda b: b or "—")
+        bureau = c3.selectbox(
+            T("f_bureau"), [""] + [b.id for b in cfg.bureaus], format_func=lambda b: bureau_names[b] if b else "—"
+        )
         password = st.text_input(T("password"), type="password")
         if st.form_submit_button(T("adm_add")):
             try:
@@ -73,4 +77,4 @@ with tab_targets:
 
 with tab_audit:
     st.caption(T("adm_audit_note"))
-    st.dataframe(ui_data.audit_log(ui_data.version()), hide_index=True, width="stretch")
+    st.dataframe(ui_data.records(ui_data.audit_log(ui_data.version()), lang), hide_index=True, width="stretch")

@@ -74,7 +74,9 @@ with tab_upload:
             st.success(preview.summary_zh() if lang == "zh" else preview.summary_en())
             for w in preview.warnings:
                 st.warning(w.zh() if lang == "zh" else w.en())
-            st.dataframe(ui_data.preview_rows(upload.name, data, bureau), hide_index=True, width="stretch")
+            st.dataframe(
+                ui_data.records(ui_data.preview_rows(upload.name, data, bureau), lang), hide_index=True, width="stretch"
+            )
             if st.button(T("up_commit"), type="primary", key="up_commit"):
                 with st.spinner(T("up_loading")):
                     result = ui_data.submit(upload.name, data, bureau, user.user_name, key=f"ok:{preview.sha256}")
@@ -127,4 +129,6 @@ with tab_history:
         width="stretch",
     )
     st.subheader(T("up_history"))
-    st.dataframe(ui_data.submissions(ui_data.version(), bureau), hide_index=True, width="stretch")
+    st.dataframe(
+        ui_data.records(ui_data.submissions(ui_data.version(), bureau), lang), hide_index=True, width="stretch"
+    )

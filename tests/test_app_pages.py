@@ -319,7 +319,25 @@ def test_data_quality(app_db: Path, expected: Expected, lang: str) -> None:
     assert metric(at, T("late_list", lang)) == str(late)
     assert metric(at, T("outliers", lang)) == str(expected.warnings)
     assert metric(at, T("rejected", lang)) == str(expected.rejected)
-    assert len(frames(at)[0]) == missing
+    shown = frames(at)
+    assert len(shown[0]) == missing
+    # records read with names and headers in the user's language, never warehouse codes
+    late_frame = shown[1]
+    assert list(late_frame.columns) == [
+        T(k, lang) for k in ("f_bureau", "month", "tc_due_date", "tc_first_submitted_at")
+    ]
+    assert len(late_frame) == late
+    bureau_names = {getattr(b, f"name_{lang}") for b in expected.cfg.bureaus}
+    assert set(late_frame[T("f_bureau", lang)]) <= bureau_names
+    outliers = shown[2]
+    assert len(outliers) == expected.warnings
+    kpi_names = {getattr(k, f"name_{lang}") for k in expected.cfg.kpis}
+    assert set(outliers[T("tc_kpi", lang)]) <= kpi_names
+    assert T("tc_message", lang) in outliers.columns and "message_zh" not in outliers.columns
+    audit = shown[-1]
+    # the demo's history: accounts created, targets loaded, every monthly report accepted
+    acts = {T(f"act_{a}", lang) for a in ("user_add", "targets_reload", "upload_accepted")}
+    assert set(audit[T("tc_action", lang)]) == acts
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -551,8 +569,14 @@ def test_upload_flow(app_db: Path, expected: Expected) -> None:
     at.file_uploader(key="up_file").upload("housing_2026-10.xlsx", data, XLSX).run()
     assert_clean(at)
     assert any("校验通过" in s.value and f"共{rows}行" in s.value for s in at.success)
-    preview = [f for f in frames(at) if "kpi_id" in f.columns]
+    preview = [f for f in frames(at) if "指标" in f.columns]
     assert len(preview) == 1 and len(preview[0]) == rows
+    # what will be loaded, read as the clerk reads it: names, 2026年10月, the figure
+    assert list(preview[0].columns) == ["行", "指标", "旗区", "月份", "数值"]
+    assert set(preview[0]["月份"]) == {"2026年10月"}
+    housing_kpis = {k.name_zh for k in cfg.kpis_of_bureau("housing")}
+    assert set(preview[0]["指标"]) == housing_kpis
+    assert "东胜区" in set(preview[0]["旗区"])
     assert counts(app_db) == before  # the preview writes nothing
 
     button(at, "确认导入").click().run()
@@ -581,6 +605,10 @@ def test_upload_flow(app_db: Path, expected: Expected) -> None:
 
     at.run()  # a rerun of the page does not load the same file again
     assert counts(app_db) == after
+    history = next(f for f in frames(at) if "报送编号" in f.columns)
+    newest = history.iloc[0]
+    assert (newest["文件"], newest["账号"], newest["结果"]) == ("housing_2026-10.xlsx", "housing", "已导入")
+    assert (newest["责任单位"], newest["总行数"], newest["新增/修订"]) == ("市住房和城乡建设局", rows, changed)
 
     # a bad file: text where a number belongs
     bad = filled_template(cfg, app_db, AS_OF, bad_row=3)

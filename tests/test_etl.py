@@ -695,8 +695,20 @@ def test_jump_far_outside_history_is_a_warning_and_the_file_loads(warehouse: War
     ]
     assert res.summary_zh() == "jump.csv：已导入（报送编号2），共2行，新增2条、修订0条、未变化0条，1条提示请核实"
     assert current(warehouse.con)[(RENTAL, "dongsheng", "2025-07")] == 5000.0
-    stored = warehouse.con.execute("select submission_id, row_number, value, message_zh from load_warnings").fetchall()
-    assert stored == [(2, 2, 5000.0, "数值明显偏离该指标历史水平（历史中位数 103.5），请核实")]
+    stored = warehouse.con.execute(
+        "select submission_id, row_number, kpi_id, district_id, period, value, message_zh from load_warnings"
+    ).fetchall()
+    assert stored == [
+        (
+            2,
+            2,
+            RENTAL,
+            "dongsheng",
+            dt.date(2025, 7, 1),
+            5000.0,
+            "数值明显偏离该指标历史水平（历史中位数 103.5），请核实",
+        )
+    ]
 
 
 def test_no_jump_warning_without_enough_history(warehouse: Warehouse, cfg: TargetsConfig) -> None:
