@@ -38,6 +38,8 @@ COLUMN_KEYS: dict[str, str] = {
     "reason": "col_reason",  # a correction's reason, or a rejected file's first problem
     "message": "tc_message",
     "reason_text": "up_reason",
+    "received": "received_reports",
+    "on_time": "on_time_reports",
     "due_date": "tc_due_date",
     "first_submitted_at": "tc_first_submitted_at",
     "detail": "tc_detail",
@@ -89,6 +91,9 @@ def localise(frame: pd.DataFrame, lang: i18n.Lang, names: Mapping[str, Mapping[s
     if "period" in out.columns:
         month = fmt.month_zh if lang == "zh" else fmt.month_en
         out["period"] = [month(v) if not pd.isna(v) else "—" for v in out["period"]]
+    for column in ("received", "on_time"):
+        if column in out.columns:
+            out[column] = out[column].map({True: "✔", False: "✘"})
     if "due_date" in out.columns:
         out["due_date"] = [_date(v, lang) for v in out["due_date"]]
     for column in TIMESTAMPS:

@@ -116,19 +116,11 @@ with tab_history:
     st.subheader(T("up_status"))
     rates = ui_data.reporting_status(ui_data.version(), periods[0])
     mine = rates[rates["bureau_id"] == bureau].iloc[::-1]
-    st.dataframe(
-        pd.DataFrame(
-            {
-                T("month"): [ui.month(p) for p in mine["period"]],
-                T("received_reports"): mine["received"].map({True: "✔", False: "✘"}),
-                T("on_time_reports"): mine["on_time"].map({True: "✔", False: "✘"}),
-                "due": mine["due_date"],
-            }
-        ),
-        hide_index=True,
-        width="stretch",
-    )
+    shown = mine[["period", "received", "on_time", "due_date", "first_submitted_at"]]
+    st.dataframe(ui_data.records(shown, lang), hide_index=True, width="stretch")
     st.subheader(T("up_history"))
     st.dataframe(
-        ui_data.records(ui_data.submissions(ui_data.version(), bureau), lang), hide_index=True, width="stretch"
+        ui_data.records(ui_data.submissions(ui_data.version(), bureau).drop(columns="bureau_id"), lang),
+        hide_index=True,
+        width="stretch",
     )

@@ -162,3 +162,26 @@ def test_no_record_query_column_is_left_without_a_header(warehouse: Warehouse, q
     frame = getattr(queries, query)(warehouse.con)
     bilingual = {f"{base}_{lang}" for base in tables.BILINGUAL for lang in ("zh", "en")}
     assert set(frame.columns) - set(tables.COLUMN_KEYS) - bilingual == set()
+
+
+def test_reporting_status_reads_ticks_and_dates(cfg: TargetsConfig) -> None:
+    frame = pd.DataFrame(
+        {
+            "period": [dt.date(2026, 10, 1), dt.date(2026, 9, 1)],
+            "received": [False, True],
+            "on_time": [False, True],
+            "due_date": [pd.Timestamp("2026-11-10"), pd.Timestamp("2026-10-10")],
+            "first_submitted_at": [pd.NaT, pd.Timestamp("2026-10-08 09:12:40")],
+        }
+    )
+    shown = tables.localise(frame, "zh", _names(cfg, "zh"))
+    assert shown.to_dict("records") == [
+        {"月份": "2026年10月", "已报": "✘", "按时": "✘", "应报日期": "2026年11月10日", "首次报送时间": "—"},
+        {
+            "月份": "2026年9月",
+            "已报": "✔",
+            "按时": "✔",
+            "应报日期": "2026年10月10日",
+            "首次报送时间": "2026-10-08 09:12",
+        },
+    ]
