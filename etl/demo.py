@@ -218,7 +218,7 @@ def _demo_revision(cfg: TargetsConfig, con, archive: Path | None, until: dt.date
     when = dt.datetime.combine(period, dt.time(10)) + dt.timedelta(days=75)
     res = load_bytes(
         f"{kpi.lead}_{period:%Y%m}_更正.csv", csv.encode("utf-8"), cfg, kpi.lead, f"demo_{kpi.lead}", con,
-        archive=archive, today=max(when.date(), period), submitted_at=when,
+        archive=archive, today=max(when.date(), period), submitted_at=when, reason="补录漏报项目",
     )  # fmt: skip
     results.append(res)
 

@@ -335,8 +335,8 @@ def test_data_quality(app_db: Path, expected: Expected, lang: str) -> None:
     assert set(outliers[T("tc_kpi", lang)]) <= kpi_names
     assert T("tc_message", lang) in outliers.columns and "message_zh" not in outliers.columns
     audit = shown[-1]
-    # the demo's history: accounts created, targets loaded, every monthly report accepted
-    acts = {T(f"act_{a}", lang) for a in ("user_add", "targets_reload", "upload_accepted")}
+    # the demo's history: accounts created, targets loaded, monthly reports accepted, one correction
+    acts = {T(f"act_{a}", lang) for a in ("user_add", "targets_reload", "upload_accepted", "revision")}
     assert set(audit[T("tc_action", lang)]) == acts
 
 
