@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import TypeVar
 
 import pandas as pd
 import streamlit as st
 
 from monitor import fmt, i18n
 from monitor.style import STATUS_COLORS, STATUS_ICONS
+
+T_opt = TypeVar("T_opt")
 
 
 def lang() -> i18n.Lang:
@@ -73,15 +77,36 @@ def pct(value: float | None) -> str:
 
 
 def month_select(label: str, options: list[dt.date], key: str, *, index: int = 0) -> dt.date:
-    """A month selectbox whose choice survives the language toggle.
+    """A month selectbox whose choice survives the language toggle (see kept_selectbox)."""
+    return kept_selectbox(label, options, key, index=index, format_func=month)
 
-    Streamlit keeps a selectbox's choice by its label, and month labels follow the language: after
-    the toggle the old label (2026年8月) matched no option (Aug 2026), the box went on showing it, and
-    the next rerun quietly fell back to the default month. So the widget key carries the language,
-    and the chosen month itself is remembered in st.session_state[key]."""
+
+def kept_selectbox(
+    label: str, options: list[T_opt], key: str, *, index: int = 0, format_func: Callable[[T_opt], str] = str
+) -> T_opt:
+    """A selectbox whose choice survives the language toggle and a visit to another page.
+
+    Streamlit keeps a selectbox's choice by its label, and labels follow the language: after the
+    toggle the old label (2026年8月) matched no option (Aug 2026), the box went on showing it, and
+    the next rerun quietly fell back to the default. So the widget key carries the language, and
+    the chosen option itself is remembered in st.session_state[key]."""
     remembered = st.session_state.get(key)
     if remembered in options:
         index = options.index(remembered)
-    value = st.selectbox(label, options, index=index, format_func=month, key=f"{key}_{lang()}")
+    value = st.selectbox(label, options, index=index, format_func=format_func, key=f"{key}_{lang()}")
+    st.session_state[key] = value
+    return value
+
+
+def kept_multiselect(
+    label: str, options: list[T_opt], key: str, *, format_func: Callable[[T_opt], str] = str
+) -> list[T_opt]:
+    """A multiselect filter whose choice survives the language toggle (see kept_selectbox).
+
+    An empty choice means "all", and the placeholder says so in the user's language."""
+    remembered = [o for o in st.session_state.get(key, []) if o in options]
+    value = st.multiselect(
+        label, options, default=remembered, format_func=format_func, placeholder=T("all"), key=f"{key}_{lang()}"
+    )
     st.session_state[key] = value
     return value

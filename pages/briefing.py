@@ -37,25 +37,25 @@ st.title(T("nav_briefing"))
 st.caption(T("brief_intro", month=ui.month(as_of)))
 
 c1, c2 = st.columns(2)
-sections = c1.multiselect(T("f_section"), list(dict.fromkeys(card["section"])), placeholder=T("all"), key="br_section")
-chosen_bureaus = c2.multiselect(
-    T("f_bureau"),
-    list(dict.fromkeys(card["lead_bureau"])),
-    format_func=lambda b: str(bureau_names.get(b, b)),
-    placeholder=T("all"),
-    key="br_bureau",
-)
+with c1:
+    sections = ui.kept_multiselect(T("f_section"), list(dict.fromkeys(card["section"])), "br_section")
+with c2:
+    chosen_bureaus = ui.kept_multiselect(
+        T("f_bureau"),
+        list(dict.fromkeys(card["lead_bureau"])),
+        "br_bureau",
+        format_func=lambda b: str(bureau_names.get(b, b)),
+    )
 pool = card
 if sections:
     pool = pool[pool["section"].isin(sections)]
 if chosen_bureaus:
     pool = pool[pool["lead_bureau"].isin(chosen_bureaus)]
-chosen_targets = st.multiselect(
+chosen_targets = ui.kept_multiselect(
     T("brief_targets"),
     list(pool["target_id"]),
+    "br_targets",
     format_func=lambda i: f"{sections_of.get(i, '')} · {names.get(i, i)}",
-    placeholder=T("all"),
-    key="br_targets",
 )
 selected = [t for t in pool["target_id"] if not chosen_targets or t in chosen_targets]
 st.caption(T("brief_count", n=len(selected), slides=len(selected) + 3) if selected else T("no_match"))

@@ -48,7 +48,7 @@ st.dataframe(
     width="stretch",
 )
 
-bureau = st.selectbox(T("f_bureau"), list(per_bureau.index), format_func=lambda b: names.get(b, b), key="bureau_pick")
+bureau = ui.kept_selectbox(T("f_bureau"), list(per_bureau.index), "bureau_pick", format_func=lambda b: names.get(b, b))
 mine = rates[rates["bureau_id"] == bureau]
 monthly = mine.assign(completeness=mine["received"].astype(float), timeliness=mine["on_time"].astype(float))
 st.plotly_chart(

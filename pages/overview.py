@@ -40,20 +40,33 @@ card = card.assign(
     gap=card["progress"].fillna(0) - card["time_elapsed"].fillna(0),
 )
 
-with st.expander(T("filters"), expanded=False):
+FILTERS = ("ov_section", "ov_bureau", "ov_status", "ov_year")
+# the widget's own state holds this run's choice; the plain key what was kept (ui.kept_multiselect)
+active = sum(bool(st.session_state.get(f"{k}_{lang}", st.session_state.get(k))) for k in FILTERS)
+# filters in force are never hidden: a scorecard that shows fewer targets says why
+with st.expander(T("filters_active", n=active) if active else T("filters"), expanded=bool(active)):
     c1, c2, c3, c4 = st.columns(4)
-    sections = c1.multiselect(T("f_section"), sorted(card["section"].unique()), key="ov_section")
-    chosen_bureaus = c2.multiselect(T("f_bureau"), sorted(card["bureau"].unique()), key="ov_bureau")
-    statuses = c3.multiselect(T("f_status"), list(STATUS_ORDER), format_func=ui.status_text, key="ov_status")
-    groups = sorted(card["group"].unique(), key=lambda g: (g == "annual", g))
-    label = {g: (T("group_annual") if g == "annual" else g) for g in groups}
-    years = c4.multiselect(T("f_deadline"), groups, format_func=label.get, key="ov_year")
+    # options are ids, names only their labels: a filter survives the language toggle
+    with c1:
+        sections = ui.kept_multiselect(T("f_section"), sorted(card["section"].unique()), "ov_section")
+    with c2:
+        lead = sorted(card["lead_bureau"].unique(), key=lambda b: str(bureaus.get(b, b)))
+        chosen_bureaus = ui.kept_multiselect(
+            T("f_bureau"), lead, "ov_bureau", format_func=lambda b: str(bureaus.get(b, b))
+        )
+    with c3:
+        statuses = ui.kept_multiselect(T("f_status"), list(STATUS_ORDER), "ov_status", format_func=ui.status_text)
+    with c4:
+        groups = sorted(card["group"].unique(), key=lambda g: (g == "annual", g))
+        years = ui.kept_multiselect(
+            T("f_deadline"), groups, "ov_year", format_func=lambda g: T("group_annual") if g == "annual" else g
+        )
 
 shown = card
 if sections:
     shown = shown[shown["section"].isin(sections)]
 if chosen_bureaus:
-    shown = shown[shown["bureau"].isin(chosen_bureaus)]
+    shown = shown[shown["lead_bureau"].isin(chosen_bureaus)]
 if statuses:
     shown = shown[shown["status"].isin(statuses)]
 if years:

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from monitor import session, ui, ui_data
+from monitor import i18n, session, ui, ui_data
 from monitor.ui import T
 
 user = session.require("upload")
@@ -19,7 +19,7 @@ reporters = sorted({k.lead for k in cfg.kpis})
 
 st.title(T("nav_upload"))
 if user.role == "admin":
-    bureau = st.selectbox(T("f_bureau"), reporters, format_func=lambda b: names[b], key="up_bureau")
+    bureau = ui.kept_selectbox(T("f_bureau"), reporters, "up_bureau", format_func=lambda b: names[b])
 else:
     bureau = user.bureau_id or ""
     st.caption(f"{T('f_bureau')}{'：' if lang == 'zh' else ': '}{names.get(bureau, bureau)}")
@@ -88,14 +88,14 @@ with tab_upload:
                     st.error(result.summary_zh() if lang == "zh" else result.summary_en())
 
 with tab_fix:
-    kpis = [k for k in cfg.kpis_of_bureau(bureau)]
+    kpis = [k.id for k in cfg.kpis_of_bureau(bureau)]
+    # the KPI sits outside the form: the districts offered depend on it (city-only KPIs: 全市)
+    kpi = ui.kept_selectbox(T("tc_kpi"), kpis, "up_fix_kpi", format_func=lambda i: i18n.name(cfg.kpi_by_id[i], lang))
+    city_only = cfg.kpi_by_id[kpi].aggregation == "city"
+    units = [d.id for d in cfg.districts if (d.id == "city") == city_only]
     with st.form("up_fix_form"):
-        kpi = st.selectbox(
-            T("col_target"), [k.id for k in kpis], format_func=lambda i: cfg.kpi_by_id[i].name_zh, key="up_fix_kpi"
-        )
-        units = [d for d in cfg.districts if (d.id == "city") == (cfg.kpi_by_id[kpi].aggregation == "city")]
-        district = st.selectbox(
-            T("col_district"), [d.id for d in units], format_func=lambda d: cfg.district_by_id[d].name_zh
+        district = ui.kept_selectbox(
+            T("col_district"), units, "up_fix_district", format_func=lambda d: i18n.name(cfg.district_by_id[d], lang)
         )
         period = ui.month_select(T("month"), periods, key="up_fix_period")
         value = st.number_input(T("value"), min_value=0.0, step=1.0, key="up_fix_value")

@@ -220,7 +220,7 @@ def test_overview(app_db: Path, expected: Expected, lang: str) -> None:
 def test_overview_status_filter(app_db: Path, expected: Expected) -> None:
     at = open_page("leader", "overview")
     tables_before = len(at.dataframe)
-    at.multiselect(key="ov_status").select("achieved").run()
+    at.multiselect(key="ov_status_zh").select("achieved").run()
     assert_clean(at)
     achieved = expected.card[expected.card["status"] == "achieved"]
     shown = pd.concat(frames(at), ignore_index=True)
@@ -232,17 +232,16 @@ def test_overview_status_filter(app_db: Path, expected: Expected) -> None:
     assert len(at.dataframe) == len(groups) < tables_before
 
     # a second status widens the selection again
-    at.multiselect(key="ov_status").select("off_track").run()
+    at.multiselect(key="ov_status_zh").select("off_track").run()
     shown = pd.concat(frames(at), ignore_index=True)
     assert len(shown) == expected.counts["achieved"] + expected.counts["off_track"]
 
     # filters that no target meets together: the "no match" note and no table
     card = expected.card
-    names = {b.id: b.name_zh for b in expected.cfg.bureaus}
     never = sorted(set(card["lead_bureau"]) - set(achieved["lead_bureau"]))
     assert never, "every bureau has an achieved target in the demo data; choose another combination"
-    at.multiselect(key="ov_status").set_value(["achieved"])
-    at.multiselect(key="ov_bureau").set_value([names[never[0]]]).run()
+    at.multiselect(key="ov_status_zh").set_value(["achieved"])
+    at.multiselect(key="ov_bureau_zh").set_value([never[0]]).run()
     assert_clean(at)
     assert not at.dataframe
     assert [i.value for i in at.info] == [T("no_match", "zh")]
@@ -394,6 +393,44 @@ def test_language_switch_keeps_template_month(app_db: Path) -> None:
     assert at.selectbox(key="up_template_period_en").value == dt.date(2026, 8, 1)
     at.run()
     assert at.selectbox(key="up_template_period_en").value == dt.date(2026, 8, 1)
+
+
+def test_language_switch_keeps_overview_filters(app_db: Path, expected: Expected) -> None:
+    """A leader who filtered the scorecard to one bureau's off-track targets and switches to English
+    still sees those targets, now named in English (the filters hold ids, not labels)."""
+    card = expected.card
+    off = card[card["status"] == "off_track"]
+    bureau = off["lead_bureau"].value_counts().index[0]
+    wanted = off[off["lead_bureau"] == bureau]
+    at = open_page("leader", "overview")
+    at.multiselect(key="ov_status_zh").set_value(["off_track"])
+    at.multiselect(key="ov_bureau_zh").set_value([bureau]).run()
+    assert sorted(pd.concat(frames(at))["目标"]) == sorted(wanted["name_zh"])
+    assert [e.label for e in at.expander] == ["筛选（已启用2项）"]
+    at.segmented_control(key="lang_choice").set_value("English").run()
+    assert_clean(at)
+    assert at.multiselect(key="ov_status_en").value == ["off_track"]
+    assert at.multiselect(key="ov_bureau_en").value == [bureau]
+    assert at.multiselect(key="ov_bureau_en").placeholder == "All"
+    assert sorted(pd.concat(frames(at))["Target"]) == sorted(wanted["name_en"])
+    assert [e.label for e in at.expander] == ["Filters (2 in use)"]
+    at.segmented_control(key="lang_choice").set_value("中文").run()
+    assert sorted(pd.concat(frames(at))["目标"]) == sorted(wanted["name_zh"])
+    assert at.multiselect(key="ov_bureau_zh").placeholder == "全部"
+
+
+def test_correction_form_offers_only_the_city_for_a_city_level_kpi(app_db: Path, expected: Expected) -> None:
+    cfg = expected.cfg
+    city_kpi = next(k for k in cfg.kpis_of_bureau("housing") if k.aggregation == "city")
+    at = open_page("housing", "upload")
+    district_box = at.selectbox(key="up_fix_district_zh")
+    assert "city" not in district_box.options and "东胜区" in district_box.options
+    at.selectbox(key="up_fix_kpi_zh").select(city_kpi.id).run()
+    assert at.selectbox(key="up_fix_district_zh").options == ["全市"]
+    at.segmented_control(key="lang_choice").set_value("English").run()
+    assert at.selectbox(key="up_fix_kpi_en").value == city_kpi.id
+    assert city_kpi.name_en in at.selectbox(key="up_fix_kpi_en").options
+    assert at.selectbox(key="up_fix_district_en").options == ["Whole city"]
 
 
 # -- empty warehouse ------------------------------------------------------------------------------------
@@ -632,7 +669,7 @@ def test_upload_flow(app_db: Path, expected: Expected) -> None:
 
 
 def fill_correction(at: AppTest, kpi: str, district: str, period: dt.date, value: float, reason: str) -> AppTest:
-    at.selectbox(key="up_fix_kpi").select(kpi)
+    at.selectbox(key="up_fix_kpi_zh").select(kpi).run()  # the districts offered follow the KPI
     [district_box] = [s for s in at.selectbox if s.label == "旗区"]
     district_box.select(district)
     at.selectbox(key="up_fix_period_zh").select(period)

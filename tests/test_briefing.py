@@ -399,7 +399,7 @@ def test_page_generates_and_offers_downloads(page: AppTest) -> None:
     at = page
     assert [t.value for t in at.title] == ["简报导出"]
     assert not at.get("download_button")
-    at.multiselect(key="br_targets").set_value(TARGETS[:2]).run()
+    at.multiselect(key="br_targets_zh").set_value(TARGETS[:2]).run()
     assert any("将包含2项目标" in c.value for c in at.caption)
     at.button(key="br_generate").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -419,7 +419,7 @@ def test_page_generates_and_offers_downloads(page: AppTest) -> None:
         assert len(zf.namelist()) == 2 * 3
 
     # the files survive the next rerun (session state), and say when the filters changed since
-    at.multiselect(key="br_targets").set_value(TARGETS[:1]).run()
+    at.multiselect(key="br_targets_zh").set_value(TARGETS[:1]).run()
     assert len(at.get("download_button")) == 4
     assert at.warning and any("筛选条件" in w.value for w in at.warning)
 
