@@ -58,4 +58,25 @@ def number_en(value: float | None, unit: str = "", *, digits: int = 1) -> str:
     if unit == "%":
         return f"{_trim(value, 1)}%"
     text = _trim(value, 0 if float(value).is_integer() else digits)
+    if value == 1:
+        unit = singular(unit)
     return f"{text} {unit}".strip()
+
+
+IRREGULAR = {"people": "person", "children": "child"}
+
+
+def singular(unit: str) -> str:
+    """The unit after the number 1: 1 programme, 1 specialty, 1 place per 1,000 people.
+
+    Units in targets.yaml are a plural noun, maybe followed by a qualifier: only that noun changes."""
+    noun, space, rest = unit.partition(" ")
+    if noun in IRREGULAR:
+        noun = IRREGULAR[noun]
+    elif noun.endswith("ies"):
+        noun = noun[:-3] + "y"
+    elif noun.endswith(("sses", "shes", "ches", "xes")):
+        noun = noun[:-2]
+    elif noun.endswith("s") and not noun.endswith("ss"):
+        noun = noun[:-1]
+    return noun + space + rest
