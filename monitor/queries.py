@@ -98,7 +98,7 @@ def kpi_revisions(con: duckdb.DuckDBPyConnection, kpi_id: str) -> pd.DataFrame:
             group by district_id, period
             having count(*) > 1
         )
-        select o.district_id, o.period, o.revision, o.value, o.submission_id, s.submitted_at, s.user_name
+        select o.district_id, o.period, o.revision, o.value, o.submission_id, s.submitted_at, s.user_name, s.reason
         from observations as o
         join revised using (district_id, period)
         join submissions as s using (submission_id)
@@ -193,13 +193,27 @@ def audit_log(con: duckdb.DuckDBPyConnection, limit: int = 500) -> pd.DataFrame:
 
 
 def submissions(con: duckdb.DuckDBPyConnection, bureau_id: str | None = None, limit: int = 500) -> pd.DataFrame:
+    """A bureau's (or every) submission, newest first. note_zh / note_en: a correction's reason as
+    typed, or why a file was rejected (its first problem, in both languages from rejected_rows)."""
     return con.execute(
         """
-        select submission_id, submitted_at, bureau_id, user_name, file_name, rows_total, rows_loaded,
-               rows_unchanged, rows_rejected, outcome, reason
-        from submissions
-        where ? is null or bureau_id = ?
-        order by submission_id desc
+        with picked as (
+            select * from submissions
+            where ? is null or bureau_id = ?
+        ),
+        rejection as (
+            select r.submission_id, r.reason_zh, min(r.reason_en) as reason_en
+            from rejected_rows as r
+            semi join picked using (submission_id)
+            group by all
+        )
+        select
+            s.submission_id, s.submitted_at, s.bureau_id, s.user_name, s.file_name, s.rows_total,
+            s.rows_loaded, s.rows_unchanged, s.rows_rejected, s.outcome,
+            s.reason as note_zh, coalesce(r.reason_en, s.reason) as note_en
+        from picked as s
+        left join rejection as r on r.submission_id = s.submission_id and r.reason_zh = s.reason
+        order by s.submission_id desc
         limit ?
         """,
         [bureau_id, bureau_id, limit],

@@ -35,7 +35,13 @@ COLUMN_KEYS: dict[str, str] = {
     "rows_unchanged": "tc_rows_unchanged",
     "rows_rejected": "tc_rows_rejected",
     "outcome": "tc_outcome",
-    "reason": "col_reason",  # a correction's reason, or a rejected file's first problem
+    "reason": "col_reason",  # a correction's reason as typed
+    "note": "col_reason",  # a correction's reason, or why a file was rejected
+    "revision": "tc_revision",
+    "figures": "tc_figures",
+    "revisions": "tc_revisions",
+    "first_period": "tc_first_period",
+    "last_period": "tc_last_period",
     "message": "tc_message",
     "reason_text": "up_reason",
     "received": "received_reports",
@@ -46,7 +52,7 @@ COLUMN_KEYS: dict[str, str] = {
 }
 
 # columns held in both languages: the one of the user's language is kept, under the shared name
-BILINGUAL = {"message": "message", "reason": "reason_text"}
+BILINGUAL = {"message": "message", "reason": "reason_text", "note": "note"}
 
 IDS = ("bureau_id", "district_id", "kpi_id")
 TIMESTAMPS = ("submitted_at", "logged_at", "first_submitted_at")
@@ -88,9 +94,10 @@ def localise(frame: pd.DataFrame, lang: i18n.Lang, names: Mapping[str, Mapping[s
         if column in out.columns:
             lookup = names.get(column, {})
             out[column] = [lookup.get(v, v) if isinstance(v, str) else "—" for v in out[column]]
-    if "period" in out.columns:
-        month = fmt.month_zh if lang == "zh" else fmt.month_en
-        out["period"] = [month(v) if not pd.isna(v) else "—" for v in out["period"]]
+    month = fmt.month_zh if lang == "zh" else fmt.month_en
+    for column in ("period", "first_period", "last_period"):
+        if column in out.columns:
+            out[column] = [month(v) if not pd.isna(v) else "—" for v in out[column]]
     for column in ("received", "on_time"):
         if column in out.columns:
             out[column] = out[column].map({True: "✔", False: "✘"})
@@ -102,7 +109,7 @@ def localise(frame: pd.DataFrame, lang: i18n.Lang, names: Mapping[str, Mapping[s
     for column, prefix in CODED.items():
         if column in out.columns:
             out[column] = [_coded(v, prefix, lang) for v in out[column]]
-    for column in ("reason", "reason_text", "column_name", "user_name", "detail"):
+    for column in ("reason", "reason_text", "note", "column_name", "user_name", "detail"):
         if column in out.columns:
             out[column] = out[column].fillna("")
     if "detail" in out.columns:

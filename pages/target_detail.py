@@ -102,8 +102,8 @@ with right:
 
 st.subheader(T("submissions_behind"))
 subs = ui_data.kpi_submissions(v, row["kpi_id"])
-st.dataframe(subs.drop(columns=["sha256"]), hide_index=True, width="stretch")
+st.dataframe(ui_data.records(subs.drop(columns=["sha256"]), lang), hide_index=True, width="stretch")
 revs = ui_data.kpi_revisions(v, row["kpi_id"])
 if not revs.empty:
-    st.caption("修订记录（旧值保留）" if lang == "zh" else "Revisions (earlier values kept)")
-    st.dataframe(revs.assign(district_id=revs["district_id"].map(districts)), hide_index=True, width="stretch")
+    st.caption(T("revisions_caption"))
+    st.dataframe(ui_data.records(revs, lang), hide_index=True, width="stretch")

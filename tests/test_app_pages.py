@@ -712,8 +712,11 @@ def test_correction_keeps_the_old_value(app_db: Path) -> None:
     at.switch_page("pages/target_detail.py").run()
     assert_clean(at)
     revs = frames(at)[-1]
-    mine = revs[(revs["district_id"] == "康巴什区") & (pd.to_datetime(revs["period"]) == pd.Timestamp(period))]
-    assert sorted(zip(mine["revision"], mine["value"], strict=True)) == [(1, old), (2, old + 7)]
+    mine = revs[(revs["旗区"] == "康巴什区") & (revs["月份"] == f"{period.year}年{period.month}月")]
+    assert sorted(zip(mine["版本"], mine["数值"], mine["说明"], strict=True)) == [
+        (1, old, ""),
+        (2, old + 7, "补录漏报项目"),
+    ]
 
 
 @pytest.mark.parametrize("value", [1_234_567.5, 123_456.7])
