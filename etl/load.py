@@ -42,7 +42,7 @@ class LoadResult:
     rows_unchanged: int = 0
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
-    duplicate_of: int | None = None
+    duplicate_of: int | None = None  # duplicate: the submission with the same bytes; accepted: reloaded
     periods: list[str] = field(default_factory=list)
 
     @property
@@ -56,8 +56,13 @@ class LoadResult:
             return f"{self.file_name}：发现{len(self.problems)}个问题，文件未导入，数据库未做任何更改"
         if self.outcome == "checked":
             return f"{self.file_name}：校验通过，共{self.rows_total}行，可以导入"
+        again = (
+            f"与第{self.duplicate_of}号报送的文件相同，但其后数据已有更正，已按本文件重新导入。"
+            if self.duplicate_of
+            else ""
+        )
         return (
-            f"{self.file_name}：已导入（报送编号{self.submission_id}），共{self.rows_total}行，"
+            f"{self.file_name}：{again}已导入（报送编号{self.submission_id}），共{self.rows_total}行，"
             f"新增{self.rows_loaded - self.rows_revised}条、修订{self.rows_revised}条、未变化{self.rows_unchanged}条"
             + (f"，{len(self.warnings)}条提示请核实" if self.warnings else "")
         )
@@ -69,8 +74,13 @@ class LoadResult:
             return f"{self.file_name}: {len(self.problems)} problem(s); not loaded, nothing changed"
         if self.outcome == "checked":
             return f"{self.file_name}: valid, {self.rows_total} rows, ready to load"
+        again = (
+            f"same file as submission #{self.duplicate_of}, but figures were corrected since; reloaded. "
+            if self.duplicate_of
+            else ""
+        )
         return (
-            f"{self.file_name}: loaded as submission #{self.submission_id}, {self.rows_total} rows: "
+            f"{self.file_name}: {again}loaded as submission #{self.submission_id}, {self.rows_total} rows: "
             f"{self.rows_loaded - self.rows_revised} new, {self.rows_revised} revised, {self.rows_unchanged} unchanged"
             + (f", {len(self.warnings)} warning(s)" if self.warnings else "")
         )
@@ -120,6 +130,31 @@ def _already_loaded(con: duckdb.DuckDBPyConnection, digest: str, bureau_id: str)
         [digest, bureau_id],
     )
     return None if found is None else int(found)
+
+
+def _changes_nothing(con: duckdb.DuckDBPyConnection, good: pd.DataFrame | None) -> bool:
+    """True when every figure of the file is the current figure: loading it again would change nothing."""
+    if good is None:
+        return False
+    incoming = good[["kpi_id", "district_id", "period", "value"]].copy()
+    incoming["period"] = incoming["period"].astype("datetime64[s]")
+    con.register("incoming_again", incoming)
+    try:
+        differing = db.scalar(
+            con,
+            """
+            with incoming as (
+                select kpi_id, district_id, period::date as period, value from incoming_again
+            )
+            select count(*)
+            from incoming as i
+            left join current_observations as c using (kpi_id, district_id, period)
+            where c.value is null or c.value <> i.value
+            """,
+        )
+    finally:
+        con.unregister("incoming_again")
+    return differing == 0
 
 
 def _archive(path: Path, digest: str, file_name: str, data: bytes) -> str:
@@ -176,13 +211,15 @@ def load_bytes(
     file_name = safe_name(file_name)
     digest = sha256(data)
     result = LoadResult("checked", file_name, digest)
-    if not dry_run:
-        dup = _already_loaded(con, digest, bureau_id)
-        if dup is not None:
-            result.outcome, result.duplicate_of = "duplicate", dup
-            db.audit(con, user, "upload_duplicate", {"file": file_name, "sha256": digest, "same_as": dup})
-            return result
+    dup = None if dry_run else _already_loaded(con, digest, bureau_id)
     good, problems, warnings, n_rows = check_bytes(file_name, data, cfg, bureau_id, con, today=today, max_mb=max_mb)
+    if dup is not None and not problems and _changes_nothing(con, good):
+        result.outcome, result.duplicate_of = "duplicate", dup
+        db.audit(con, user, "upload_duplicate", {"file": file_name, "sha256": digest, "same_as": dup})
+        return result
+    # the same bytes again after a later correction: the file's figures are restored, as a new
+    # submission (a file that no longer passes today's checks is rejected with its problems)
+    result.duplicate_of = dup
     result.rows_total, result.problems, result.warnings = n_rows, problems, warnings
     if problems:
         result.outcome = "rejected"

@@ -736,6 +736,46 @@ def test_reupload_of_same_file_is_a_noop(seeded: Warehouse, cfg: TargetsConfig, 
     assert db.one(seeded.con, "select action from audit_log order by event_id desc limit 1") == ("upload_duplicate",)
 
 
+def test_reupload_after_a_correction_restores_the_files_figures(warehouse: Warehouse, cfg: TargetsConfig) -> None:
+    """A clerk corrected a month, then found the correction wrong and sends the original file again:
+    its figures come back (as a new revision), where an identical file used to be refused as a no-op."""
+    data = csv_bytes([(RENTAL, "东胜区", "2025-03", 5), (RENTAL, "康巴什区", "2025-03", 8)])
+    first = load_ok(warehouse, cfg, "r.csv", data)
+    fix = load(warehouse, cfg, "fix.csv", csv_bytes([(RENTAL, "东胜区", "2025-03", 7)]), reason="补录漏报项目")
+    assert fix.outcome == "accepted"
+    again = load(warehouse, cfg, "r.csv", data)
+    assert (again.outcome, again.duplicate_of, again.submission_id) == ("accepted", first.submission_id, 3)
+    assert (again.rows_loaded, again.rows_revised, again.rows_unchanged) == (1, 1, 1)
+    assert again.summary_zh() == (
+        "r.csv：与第1号报送的文件相同，但其后数据已有更正，已按本文件重新导入。"
+        "已导入（报送编号3），共2行，新增0条、修订1条、未变化1条"
+    )
+    assert again.summary_en() == (
+        "r.csv: same file as submission #1, but figures were corrected since; reloaded. "
+        "loaded as submission #3, 2 rows: 0 new, 1 revised, 1 unchanged"
+    )
+    assert current(warehouse.con)[(RENTAL, "dongsheng", "2025-03")] == 5.0
+    revisions = warehouse.con.execute(
+        "select revision, value, submission_id from observations where district_id = 'dongsheng' order by revision"
+    ).fetchall()
+    assert revisions == [(1, 5.0, 1), (2, 7.0, 2), (3, 5.0, 3)]
+
+    # now the file matches the warehouse again: a third copy is the usual no-op
+    third = load(warehouse, cfg, "r.csv", data)
+    assert (third.outcome, third.duplicate_of) == ("duplicate", first.submission_id)
+
+    # and the archive replays the same history
+    query = "select kpi_id, district_id, period, value, revision, submission_id from observations order by all"
+    before = warehouse.con.execute(query).fetchall()
+    warehouse.con.close()
+    assert rebuild(warehouse.path, cfg) == 3
+    con = db.connect(warehouse.path, read_only=True)
+    try:
+        assert con.execute(query).fetchall() == before
+    finally:
+        con.close()
+
+
 def test_same_file_from_another_bureau_is_not_a_duplicate(warehouse: Warehouse, cfg: TargetsConfig) -> None:
     data = csv_bytes([(RENTAL, "东胜区", "2025-03", 5)])
     load_ok(warehouse, cfg, "r.csv", data)
