@@ -191,7 +191,12 @@ def rate_chart(frame: pd.DataFrame, lang: Lang, title: str) -> go.Figure:
         )
     )
     fig.add_trace(
-        go.Scatter(x=frame["period"], y=frame["timeliness"], name=i18n.t("timeliness", lang), line={"color": "#E69F00"})
+        go.Scatter(
+            x=frame["period"],
+            y=frame["timeliness"],
+            name=i18n.t("timeliness", lang),
+            line={"color": "#E69F00", "dash": "dash"},  # dashed: visible where it runs on the other line
+        )
     )
     mv, mt = month_ticks(list(frame["period"]), lang)
     fig.update_xaxes(tickvals=mv, ticktext=mt)

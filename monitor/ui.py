@@ -70,6 +70,11 @@ def require_data() -> dt.date:
     return current
 
 
+def percent_column(label: str, top: float = 100) -> st.column_config.ProgressColumn:
+    """A progress bar with a whole percentage (76%, not 75.83%); the column holds percent values."""
+    return st.column_config.ProgressColumn(label, min_value=0, max_value=top, format="%.0f%%")
+
+
 def pct(value: float | None) -> str:
     if value is None or pd.isna(value):
         return "—"

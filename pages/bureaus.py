@@ -33,39 +33,32 @@ table = pd.DataFrame(
         **{ui.status_text(s): summary[s].astype(int) for s in STATUS_ORDER},
         T("expected_reports"): summary["expected"].astype(int),
         T("received_reports"): summary["received"].astype(int),
-        T("completeness"): (summary["received"] / summary["expected"].where(summary["expected"] > 0)).fillna(0),
-        T("timeliness"): (summary["on_time"] / summary["received"].where(summary["received"] > 0)).fillna(0),
+        T("completeness"): (summary["received"] / summary["expected"].where(summary["expected"] > 0)).fillna(0) * 100,
+        T("timeliness"): (summary["on_time"] / summary["received"].where(summary["received"] > 0)).fillna(0) * 100,
     }
 ).sort_values(T("completeness"))
 st.subheader(T("bureau_targets"))
 st.dataframe(
     table,
     column_config={
-        T("completeness"): st.column_config.ProgressColumn(min_value=0, max_value=1, format="percent"),
-        T("timeliness"): st.column_config.ProgressColumn(min_value=0, max_value=1, format="percent"),
+        T("completeness"): ui.percent_column(T("completeness")),
+        T("timeliness"): ui.percent_column(T("timeliness")),
     },
     hide_index=True,
     width="stretch",
 )
 
 bureau = ui.kept_selectbox(T("f_bureau"), list(per_bureau.index), "bureau_pick", format_func=lambda b: names.get(b, b))
-mine = rates[rates["bureau_id"] == bureau]
-monthly = mine.assign(completeness=mine["received"].astype(float), timeliness=mine["on_time"].astype(float))
+mine = rates[rates["bureau_id"] == bureau].sort_values("period")
+# one month is 0 or 1: the chart shows the share over the last 12 months, as reporting rates are read
+rolling = mine[["received", "on_time"]].astype(float).rolling(12, min_periods=1).mean()
+monthly = mine.assign(completeness=rolling["received"], timeliness=rolling["on_time"])
 st.plotly_chart(
-    charts.rate_chart(monthly, lang, f"{names.get(bureau, bureau)} · {T('completeness')} / {T('timeliness')}"),
+    charts.rate_chart(
+        monthly, lang, f"{names.get(bureau, bureau)} · {T('completeness')} / {T('timeliness')}（{T('rolling_12')}）"
+    ),
     width="stretch",
     key="bureau_rates",
 )
-st.dataframe(
-    pd.DataFrame(
-        {
-            T("month"): [ui.month(p) for p in mine["period"]],
-            T("received_reports"): mine["received"].map({True: "✔", False: "✘"}),
-            T("on_time_reports"): mine["on_time"].map({True: "✔", False: "✘"}),
-            "submitted_at": mine["first_submitted_at"],
-            "due": mine["due_date"],
-        }
-    ).iloc[::-1],
-    hide_index=True,
-    width="stretch",
-)
+shown = mine[["period", "received", "on_time", "due_date", "first_submitted_at"]].iloc[::-1]
+st.dataframe(ui_data.records(shown, lang), hide_index=True, width="stretch")

@@ -42,11 +42,11 @@ st.dataframe(
     pd.DataFrame(
         {
             T("col_district"): league["district"],
-            T("league_score"): league["score"].clip(0, 1.5),
+            T("league_score"): league["score"].clip(0, 1.5) * 100,
             T("league_on_track"): [f"{g}/{n}" for g, n in zip(league["good"], league["n"], strict=True)],
         }
     ),
-    column_config={T("league_score"): st.column_config.ProgressColumn(min_value=0, max_value=1, format="percent")},
+    column_config={T("league_score"): ui.percent_column(T("league_score"))},
     hide_index=True,
     width="stretch",
 )

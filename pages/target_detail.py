@@ -80,11 +80,11 @@ else:
             {
                 T("col_district"): by_unit["district_id"].map(districts),
                 T("col_actual"): [ui.number(a, unit_zh, unit_en) for a in by_unit["actual"]],
-                T("col_progress"): by_unit["progress"],
+                T("col_progress"): by_unit["progress"] * 100,
                 T("col_status"): [ui.status_text(s) for s in by_unit["status"]],
             }
         ),
-        column_config={T("col_progress"): st.column_config.ProgressColumn(min_value=0, max_value=1, format="percent")},
+        column_config={T("col_progress"): ui.percent_column(T("col_progress"))},
         hide_index=True,
     )
 

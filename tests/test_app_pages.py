@@ -19,13 +19,16 @@ Two adaptations of the test harness (not of the app), both in the autouse fixtur
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import io
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -290,6 +293,13 @@ def test_districts(app_db: Path, expected: Expected, lang: str) -> None:
     assert league[T("league_score", lang)].is_monotonic_decreasing
 
 
+def _values(data: list[float] | dict[str, str]) -> list[float]:
+    """A plotly trace's numbers: a list, or the typed array plotly 6+ sends ({"dtype", "bdata"})."""
+    if isinstance(data, list):
+        return data
+    return np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"]).tolist()
+
+
 @pytest.mark.parametrize("lang", LANGS)
 def test_bureaus(app_db: Path, expected: Expected, lang: str) -> None:
     at = open_page("leader", "bureaus", lang)
@@ -303,6 +313,20 @@ def test_bureaus(app_db: Path, expected: Expected, lang: str) -> None:
     assert table[T("received_reports", lang)].sum() == int(rates["received"].sum())
     names = {getattr(b, f"name_{lang}") for b in expected.cfg.bureaus}
     assert set(table[T("f_bureau", lang)]) <= names
+
+    # one bureau's months: the table newest first, the chart the share over the last 12 months
+    bureau = at.selectbox(key=f"bureau_pick_{lang}").value
+    mine = rates[rates["bureau_id"] == bureau].sort_values("period")
+    months = frames(at)[1]
+    keys = ("month", "received_reports", "on_time_reports", "tc_due_date", "tc_first_submitted_at")
+    assert list(months.columns) == [T(k, lang) for k in keys]
+    assert len(months) == len(mine)
+    assert list(months[T("received_reports", lang)]) == ["✔" if r else "✘" for r in mine["received"][::-1]]
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    completeness, timeliness = (_values(trace["y"]) for trace in spec["data"])
+    last12 = mine.tail(12)
+    assert completeness[-1] == pytest.approx(last12["received"].mean())
+    assert timeliness[-1] == pytest.approx(last12["on_time"].mean())
 
 
 @pytest.mark.parametrize("lang", LANGS)
