@@ -77,7 +77,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "nav_group_work": ("工作", "Work"),
     # overview
     "filters": ("筛选", "Filters"),
-    "rolling_12": ("近12个月滚动", "rolling 12 months"),
+    "rolling_12": ("（近12个月滚动）", " (rolling 12 months)"),
     "filters_active": ("筛选（已启用{n}项）", "Filters ({n} in use)"),
     "f_section": ("政策条目", "Policy section"),
     "f_bureau": ("责任单位", "Bureau"),

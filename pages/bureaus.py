@@ -55,7 +55,7 @@ rolling = mine[["received", "on_time"]].astype(float).rolling(12, min_periods=1)
 monthly = mine.assign(completeness=rolling["received"], timeliness=rolling["on_time"])
 st.plotly_chart(
     charts.rate_chart(
-        monthly, lang, f"{names.get(bureau, bureau)} · {T('completeness')} / {T('timeliness')}（{T('rolling_12')}）"
+        monthly, lang, f"{names.get(bureau, bureau)} · {T('completeness')} / {T('timeliness')}{T('rolling_12')}"
     ),
     width="stretch",
     key="bureau_rates",
