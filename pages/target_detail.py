@@ -96,9 +96,10 @@ with right:
     st.subheader(T("responsible"))
     lead = row["lead_bureau"]
     co = [b for b in (row.get("co_bureaus") or [])]
-    st.write(f"{T('lead')}：{bureaus.get(lead, lead)}")
+    colon, comma = ("：", "、") if lang == "zh" else (": ", "; ")
+    st.write(f"{T('lead')}{colon}{bureaus.get(lead, lead)}")
     if co:
-        st.write(f"{T('co')}：" + "、".join(bureaus.get(b, b) for b in co))
+        st.write(f"{T('co')}{colon}" + comma.join(bureaus.get(b, b) for b in co))
 
 st.subheader(T("submissions_behind"))
 subs = ui_data.kpi_submissions(v, row["kpi_id"])

@@ -267,6 +267,9 @@ def test_target_detail(app_db: Path, expected: Expected, lang: str) -> None:
     assert known[f"reason_{lang}"] in [i.value for i in at.info]
     assert len(at.get("plotly_chart")) >= 2  # trajectory and the district bars
     assert at.query_params["target"] == KNOWN_TARGET
+    lead = expected.cfg.bureau_by_id[known["lead_bureau"]]
+    colon = "：" if lang == "zh" else ": "
+    assert f"{T('lead', lang)}{colon}{getattr(lead, f'name_{lang}')}" in [m.value for m in at.markdown]
 
 
 def test_target_detail_switch_target(app_db: Path, expected: Expected) -> None:
