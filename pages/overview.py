@@ -84,7 +84,8 @@ def table(frame: pd.DataFrame) -> pd.DataFrame:
             T("col_status"): [ui.status_text(s) for s in frame["status"]],
             T("col_section"): frame["section"],
             T("col_target"): frame[f"name_{lang}"],
-            T("col_bureau"): frame["bureau"],
+            # every English name starts "Municipal": the narrow column shows the part that tells them apart
+            T("col_bureau"): frame["bureau"].str.removeprefix("Municipal ") if lang == "en" else frame["bureau"],
             T("col_actual"): [
                 ui.number(a, uz, ue) for a, uz, ue in zip(frame["actual"], unit_zh, unit_en, strict=True)
             ],
@@ -103,11 +104,11 @@ def table(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 config = {
-    T("col_progress"): st.column_config.ProgressColumn(T("col_progress"), min_value=0, max_value=100, format="%.0f%%"),
-    T("col_elapsed"): st.column_config.ProgressColumn(T("col_elapsed"), min_value=0, max_value=100, format="%.0f%%"),
+    T("col_progress"): ui.percent_column(T("col_progress")),
+    T("col_elapsed"): ui.percent_column(T("col_elapsed")),
     T("col_reason"): st.column_config.TextColumn(T("col_reason"), width="large"),
     T("col_target"): st.column_config.TextColumn(T("col_target"), width="large"),
-    T("col_bureau"): st.column_config.TextColumn(T("col_bureau"), width="small"),
+    T("col_bureau"): st.column_config.TextColumn(T("col_bureau"), width="medium"),
     T("col_status"): st.column_config.TextColumn(T("col_status"), width=112),
     T("col_section"): st.column_config.TextColumn(T("col_section"), width="small"),
 }

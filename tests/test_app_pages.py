@@ -215,6 +215,9 @@ def test_overview(app_db: Path, expected: Expected, lang: str) -> None:
     assert row[T("col_status", lang)] == status_text(known["status"], lang)
     assert row[T("col_actual", lang)] == number(known["actual"], known["unit_zh"], known["unit_en"], lang)
     assert row[T("col_goal", lang)] == number(known["target_value"], known["unit_zh"], known["unit_en"], lang)
+    # the lead bureau (KNOWN_TARGET: housing); English drops the "Municipal" every name starts with
+    shown_bureau = {"zh": "市住房和城乡建设局", "en": "Housing and Urban-Rural Development Bureau"}[lang]
+    assert row[T("col_bureau", lang)] == shown_bureau
     groups = [s.value for s in at.subheader]
     assert len(groups) == len(at.dataframe)
     assert T("due_by", lang, year=pd.Timestamp(known["deadline"]).year) in " ".join(groups)
