@@ -103,6 +103,12 @@ def kept_selectbox(
     return value
 
 
+def kept_value(key: str) -> object:
+    """What a kept_selectbox / kept_multiselect holds before it is drawn in this run: the widget's
+    state (this run's change) or, after a language toggle or on another page, the kept choice."""
+    return st.session_state.get(f"{key}_{lang()}", st.session_state.get(key))
+
+
 def kept_multiselect(
     label: str, options: list[T_opt], key: str, *, format_func: Callable[[T_opt], str] = str
 ) -> list[T_opt]:

@@ -50,9 +50,13 @@ st.dataframe(
 
 bureau = ui.kept_selectbox(T("f_bureau"), list(per_bureau.index), "bureau_pick", format_func=lambda b: names.get(b, b))
 mine = rates[rates["bureau_id"] == bureau].sort_values("period")
-# one month is 0 or 1: the chart shows the share over the last 12 months, as reporting rates are read
-rolling = mine[["received", "on_time"]].astype(float).rolling(12, min_periods=1).mean()
-monthly = mine.assign(completeness=rolling["received"], timeliness=rolling["on_time"])
+# one month is 0 or 1: the chart shows the rates over the last 12 months, defined as in the table
+# above (completeness = received / expected, timeliness = on time / received)
+last12 = mine[["received", "on_time"]].astype(float).rolling(12, min_periods=1).sum()
+monthly = mine.assign(
+    completeness=last12["received"] / mine["received"].rolling(12, min_periods=1).count(),
+    timeliness=last12["on_time"] / last12["received"].where(last12["received"] > 0),
+)
 st.plotly_chart(
     charts.rate_chart(
         monthly, lang, f"{names.get(bureau, bureau)} · {T('completeness')} / {T('timeliness')}{T('rolling_12')}"

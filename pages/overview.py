@@ -40,9 +40,7 @@ card = card.assign(
     gap=card["progress"].fillna(0) - card["time_elapsed"].fillna(0),
 )
 
-FILTERS = ("ov_section", "ov_bureau", "ov_status", "ov_year")
-# the widget's own state holds this run's choice; the plain key what was kept (ui.kept_multiselect)
-active = sum(bool(st.session_state.get(f"{k}_{lang}", st.session_state.get(k))) for k in FILTERS)
+active = sum(bool(ui.kept_value(k)) for k in ("ov_section", "ov_bureau", "ov_status", "ov_year"))
 # filters in force are never hidden: a scorecard that shows fewer targets says why
 with st.expander(T("filters_active", n=active) if active else T("filters"), expanded=bool(active)):
     c1, c2, c3, c4 = st.columns(4)
