@@ -13,7 +13,7 @@ import pandas as pd
 
 from monitor import fmt, i18n
 
-# warehouse column -> catalogue key of its header, in the order the pages show them
+# warehouse column -> catalogue key of its header (columns keep the order the query gives them)
 COLUMN_KEYS: dict[str, str] = {
     "submission_id": "tc_submission_id",
     "event_id": "tc_event_id",
