@@ -55,7 +55,12 @@ class LoadResult:
         if self.outcome == "rejected":
             return f"{self.file_name}：发现{len(self.problems)}个问题，文件未导入，数据库未做任何更改"
         if self.outcome == "checked":
-            return f"{self.file_name}：校验通过，共{self.rows_total}行，可以导入"
+            restore = (
+                f"（与第{self.duplicate_of}号报送的文件相同，其后数据已有更正，导入将恢复本文件的数值）"
+                if self.duplicate_of
+                else ""
+            )
+            return f"{self.file_name}：校验通过，共{self.rows_total}行，可以导入{restore}"
         again = (
             f"与第{self.duplicate_of}号报送的文件相同，但其后数据已有更正，已按本文件重新导入。"
             if self.duplicate_of
@@ -73,7 +78,13 @@ class LoadResult:
         if self.outcome == "rejected":
             return f"{self.file_name}: {len(self.problems)} problem(s); not loaded, nothing changed"
         if self.outcome == "checked":
-            return f"{self.file_name}: valid, {self.rows_total} rows, ready to load"
+            restore = (
+                f" (same file as submission #{self.duplicate_of}; figures were corrected since, loading restores"
+                " the file's figures)"
+                if self.duplicate_of
+                else ""
+            )
+            return f"{self.file_name}: valid, {self.rows_total} rows, ready to load{restore}"
         again = (
             f"same file as submission #{self.duplicate_of}, but figures were corrected since; reloaded. "
             if self.duplicate_of
@@ -211,11 +222,12 @@ def load_bytes(
     file_name = safe_name(file_name)
     digest = sha256(data)
     result = LoadResult("checked", file_name, digest)
-    dup = None if dry_run else _already_loaded(con, digest, bureau_id)
+    dup = _already_loaded(con, digest, bureau_id)  # also on a dry run: the preview says so before loading
     good, problems, warnings, n_rows = check_bytes(file_name, data, cfg, bureau_id, con, today=today, max_mb=max_mb)
     if dup is not None and not problems and _changes_nothing(con, good):
-        result.outcome, result.duplicate_of = "duplicate", dup
-        db.audit(con, user, "upload_duplicate", {"file": file_name, "sha256": digest, "same_as": dup})
+        result.outcome, result.duplicate_of, result.rows_total = "duplicate", dup, n_rows
+        if not dry_run:
+            db.audit(con, user, "upload_duplicate", {"file": file_name, "sha256": digest, "same_as": dup})
         return result
     # the same bytes again after a later correction: the file's figures are restored, as a new
     # submission (a file that no longer passes today's checks is rejected with its problems)

@@ -70,6 +70,8 @@ with tab_upload:
                 mime="text/csv",
                 key="up_problems_download",
             )
+        elif preview.outcome == "duplicate":  # the same file again, and nothing changed since: no button
+            st.info(preview.summary_zh() if lang == "zh" else preview.summary_en())
         else:
             st.success(preview.summary_zh() if lang == "zh" else preview.summary_en())
             for w in preview.warnings:

@@ -672,6 +672,12 @@ def test_upload_flow(app_db: Path, expected: Expected) -> None:
 
     at.run()  # a rerun of the page does not load the same file again
     assert counts(app_db) == after
+    # the file in the uploader is now the loaded one: the preview says so and offers no button
+    sid = re.findall(r"报送编号(\d+)", done[0])[0]
+    assert [i.value for i in at.info if "完全相同" in i.value] == [
+        f"housing_2026-10.xlsx：与第{sid}号报送的文件完全相同，未做任何更改"
+    ]
+    assert not [b for b in at.button if b.label == "确认导入"]
     history = next(f for f in frames(at) if "报送编号" in f.columns)
     newest = history.iloc[0]
     assert (newest["文件"], newest["账号"], newest["结果"]) == ("housing_2026-10.xlsx", "housing", "已导入")

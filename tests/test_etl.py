@@ -743,6 +743,10 @@ def test_reupload_after_a_correction_restores_the_files_figures(warehouse: Wareh
     first = load_ok(warehouse, cfg, "r.csv", data)
     fix = load(warehouse, cfg, "fix.csv", csv_bytes([(RENTAL, "东胜区", "2025-03", 7)]), reason="补录漏报项目")
     assert fix.outcome == "accepted"
+    preview = load(warehouse, cfg, "r.csv", data, dry_run=True)
+    assert preview.summary_zh() == (
+        "r.csv：校验通过，共2行，可以导入（与第1号报送的文件相同，其后数据已有更正，导入将恢复本文件的数值）"
+    )
     again = load(warehouse, cfg, "r.csv", data)
     assert (again.outcome, again.duplicate_of, again.submission_id) == ("accepted", first.submission_id, 3)
     assert (again.rows_loaded, again.rows_revised, again.rows_unchanged) == (1, 1, 1)
@@ -926,6 +930,18 @@ def test_dry_run_checks_without_writing(seeded: Warehouse, cfg: TargetsConfig, s
     assert res.outcome == "checked"
     assert res.summary_zh() == "r.csv：校验通过，共1行，可以导入"
     assert snapshot(seeded.con) == before
+
+
+def test_dry_run_of_a_file_already_loaded_says_so_and_writes_nothing(
+    seeded: Warehouse, cfg: TargetsConfig, snapshot: Snapshot
+) -> None:
+    data = csv_bytes([(RENTAL, "东胜区", "2025-03", 5)])
+    first = load_ok(seeded, cfg, "r.csv", data)
+    before = snapshot(seeded.con)
+    res = load(seeded, cfg, "r.csv", data, dry_run=True)
+    assert (res.outcome, res.duplicate_of, res.ok) == ("duplicate", first.submission_id, True)
+    assert res.summary_zh() == "r.csv：与第2号报送的文件完全相同，未做任何更改"
+    assert snapshot(seeded.con) == before  # not even an audit row: a preview is not an upload
 
 
 def test_rebuild_reproduces_current_values(warehouse: Warehouse, cfg: TargetsConfig) -> None:
