@@ -178,8 +178,10 @@ def submissions(v: str, bureau_id: str | None = None) -> pd.DataFrame:
 _write_lock = threading.Lock()
 
 
-def check_upload(file_name: str, data: bytes, bureau_id: str) -> LoadResult:
-    """Dry run: every problem and warning, nothing written."""
+@st.cache_data(show_spinner=False, max_entries=4)
+def check_upload(v: str, file_name: str, data: bytes, bureau_id: str) -> LoadResult:
+    """Dry run: every problem and warning, nothing written. Cached per data version (whether the file
+    is a duplicate depends on the warehouse), so a rerun does not read a 20 MB file again."""
     cfg = config()
     return load_bytes(
         file_name, data, cfg, bureau_id, "preview", con(), archive=None, dry_run=True,
@@ -187,7 +189,8 @@ def check_upload(file_name: str, data: bytes, bureau_id: str) -> LoadResult:
     )  # fmt: skip
 
 
-def preview_rows(file_name: str, data: bytes, bureau_id: str) -> pd.DataFrame:
+@st.cache_data(show_spinner=False, max_entries=4)
+def preview_rows(v: str, file_name: str, data: bytes, bureau_id: str) -> pd.DataFrame:
     """What will be loaded, as typed values (KPI, district, month, value)."""
     cfg = config()
     good, _, _, _ = check_bytes(file_name, data, cfg, bureau_id, con(), max_mb=cfg.reporting.max_upload_mb)

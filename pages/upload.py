@@ -49,7 +49,7 @@ with tab_upload:
     if upload is not None:
         data = upload.getvalue()
         with st.spinner(T("up_checking")):
-            preview = ui_data.check_upload(upload.name, data, bureau)
+            preview = ui_data.check_upload(ui_data.version(), upload.name, data, bureau)
         if preview.problems:
             # a bad file is recorded as a rejected submission (audit), the data is untouched
             result = ui_data.submit(upload.name, data, bureau, user.user_name, key=f"rej:{preview.sha256}")
@@ -77,7 +77,9 @@ with tab_upload:
             for w in preview.warnings:
                 st.warning(w.zh() if lang == "zh" else w.en())
             st.dataframe(
-                ui_data.records(ui_data.preview_rows(upload.name, data, bureau), lang), hide_index=True, width="stretch"
+                ui_data.records(ui_data.preview_rows(ui_data.version(), upload.name, data, bureau), lang),
+                hide_index=True,
+                width="stretch",
             )
             if st.button(T("up_commit"), type="primary", key="up_commit"):
                 with st.spinner(T("up_loading")):
