@@ -44,6 +44,7 @@ class LoadResult:
     warnings: list[Problem] = field(default_factory=list)
     duplicate_of: int | None = None  # duplicate: the submission with the same bytes; accepted: reloaded
     periods: list[str] = field(default_factory=list)
+    typed_rows: pd.DataFrame | None = None  # dry run of a clean file: row, kpi_id, district_id, period, value
 
     @property
     def ok(self) -> bool:
@@ -236,6 +237,8 @@ def load_bytes(
     if problems:
         result.outcome = "rejected"
     if dry_run:
+        if good is not None and not problems:
+            result.typed_rows = good[["row", "kpi_id", "district_id", "period", "value"]]
         return result
     when = submitted_at or dt.datetime.now()
     if problems:

@@ -59,11 +59,8 @@ def map_columns(raw: RawTable) -> dict[str, int]:
         zh = "、".join(LABEL_ZH[f] for f in missing)
         raise FileRejected(
             [
-                Problem(
-                    raw.file_name,
-                    raw.header_row,
-                    None,
-                    None,
+                _header_problem(
+                    raw,
                     f"缺少必需的列：{zh}（表头应为：指标编码、旗区、报送期、数值）",
                     f"missing required column(s): {', '.join(missing)} (header: kpi, district, period, value)",
                 )
@@ -75,11 +72,8 @@ def map_columns(raw: RawTable) -> dict[str, int]:
     if repeated:
         raise FileRejected(
             [
-                Problem(
-                    raw.file_name,
-                    raw.header_row,
-                    None,
-                    None,
+                _header_problem(
+                    raw,
                     f"表头有多个{LABEL_ZH[f]}列："
                     + "、".join(f"{column_letter(j)}列“{raw.header[j]}”" for j in js)
                     + "，请只保留一列",
@@ -91,6 +85,11 @@ def map_columns(raw: RawTable) -> dict[str, int]:
             ]
         )
     return found
+
+
+def _header_problem(raw: RawTable, zh: str, en: str) -> Problem:
+    """A problem with the header itself: named by the header's row, no column or value."""
+    return Problem(raw.file_name, raw.header_row, None, None, zh, en)
 
 
 def clean_text(s: pd.Series) -> pd.Series:

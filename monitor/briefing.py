@@ -942,6 +942,17 @@ def _pct(value: object) -> str:
     return f"{float(value) * 100:.0f}%"  # type: ignore[arg-type]
 
 
+def _figures(data: BriefingData, row: dict) -> list[tuple[str, str]]:
+    """The figures beside a target's chart, the same on its slide and its PDF page."""
+    return [
+        (data.t("col_actual"), data.number(row["actual"], row)),
+        (data.t("col_goal"), data.number(row["target_value"], row)),
+        (data.t("col_progress"), _pct(row["progress"])),
+        (data.t("col_elapsed"), _pct(row["time_elapsed"])),
+        (data.t("col_forecast"), data.number(row["forecast"], row)),
+    ]
+
+
 def _cover(prs: Any, data: BriefingData) -> None:
     slide = prs.slides.add_slide(prs.slide_layouts[0])  # Title Slide: title + subtitle placeholders
     band = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, 0, 0, prs.slide_width, Inches(0.35))
@@ -1005,13 +1016,7 @@ def _target_slide(prs: Any, data: BriefingData, row: dict[str, Any], chart: Char
     _textbox(slide, 0.5, 1.0, 12.3, 0.4, [(meta, 13, False, _MUTED)])
     slide.shapes.add_picture(str(chart.png), Inches(0.4), Inches(1.38), width=Inches(8.8))  # 8.8 x 4.95 in
     _badge(slide, data, row["status"], 9.45, 1.5, 3.4, 0.6)
-    figures = [
-        (data.t("col_actual"), data.number(row["actual"], row)),
-        (data.t("col_goal"), data.number(row["target_value"], row)),
-        (data.t("col_progress"), _pct(row["progress"])),
-        (data.t("col_elapsed"), _pct(row["time_elapsed"])),
-        (data.t("col_forecast"), data.number(row["forecast"], row)),
-    ]
+    figures = _figures(data, row)
     lines: list[tuple[str, float, bool, str]] = []
     for label, value in figures:
         lines += [(label, 11, False, _MUTED), (value, 18, True, _INK)]
@@ -1157,13 +1162,7 @@ def briefing_html(data: BriefingData, svgs: dict[str, bytes]) -> str:
         f"</div>{footer(2)}</section>"
     )
     for page, row in enumerate(data.card.to_dict("records"), start=3):
-        figures = [
-            (data.t("col_actual"), data.number(row["actual"], row)),
-            (data.t("col_goal"), data.number(row["target_value"], row)),
-            (data.t("col_progress"), _pct(row["progress"])),
-            (data.t("col_elapsed"), _pct(row["time_elapsed"])),
-            (data.t("col_forecast"), data.number(row["forecast"], row)),
-        ]
+        figures = _figures(data, row)
         side = "".join(f'<div class="label">{_e(k)}</div><div class="value">{_e(v)}</div>' for k, v in figures)
         colour = STATUS_COLORS[row["status"]]
         chart = _svg_img(svgs[str(row["target_id"])], row[f"name_{data.lang}"], css_class="chart")

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from etl.load import LoadResult, check_bytes, load_bytes
+from etl.load import LoadResult, load_bytes
 from monitor import db, i18n, progress, queries, tables
 from monitor.targets import TargetsConfig, load_targets
 
@@ -180,23 +180,14 @@ _write_lock = threading.Lock()
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def check_upload(v: str, file_name: str, data: bytes, bureau_id: str) -> LoadResult:
-    """Dry run: every problem and warning, nothing written. Cached per data version (whether the file
-    is a duplicate depends on the warehouse), so a rerun does not read a 20 MB file again."""
+    """Dry run: every problem and warning, and the typed rows to show, nothing written. Cached per
+    data version (whether the file is a duplicate depends on the warehouse), so a rerun does not
+    read a 20 MB file again."""
     cfg = config()
     return load_bytes(
         file_name, data, cfg, bureau_id, "preview", con(), archive=None, dry_run=True,
         max_mb=cfg.reporting.max_upload_mb,
     )  # fmt: skip
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def preview_rows(v: str, file_name: str, data: bytes, bureau_id: str) -> pd.DataFrame:
-    """What will be loaded, as typed values (KPI, district, month, value)."""
-    cfg = config()
-    good, _, _, _ = check_bytes(file_name, data, cfg, bureau_id, con(), max_mb=cfg.reporting.max_upload_mb)
-    if good is None:
-        return pd.DataFrame()
-    return good[["row", "kpi_id", "district_id", "period", "value"]]
 
 
 def submit(

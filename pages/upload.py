@@ -77,7 +77,7 @@ with tab_upload:
             for w in preview.warnings:
                 st.warning(w.zh() if lang == "zh" else w.en())
             st.dataframe(
-                ui_data.records(ui_data.preview_rows(ui_data.version(), upload.name, data, bureau), lang),
+                ui_data.records(preview.typed_rows, lang),
                 hide_index=True,
                 width="stretch",
             )
