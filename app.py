@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from monitor import session, ui, ui_data
+from monitor.fmt import plain
 from monitor.i18n import t
 
 st.set_page_config(
@@ -27,7 +28,7 @@ if user is None:
 v = ui_data.version()
 months = ui_data.months(v)
 with st.sidebar:
-    st.caption(f"{user.display_name} · {t('role_' + user.role, lang)}")
+    st.caption(f"{plain(user.display_name)} · {t('role_' + user.role, lang)}")  # a name as typed: text only
     if st.button(t("sign_out", lang), key="sign_out"):
         session.sign_out()
         st.rerun()
@@ -36,7 +37,7 @@ with st.sidebar:
     else:
         st.session_state["as_of"] = None
 
-if months and ui_data.is_demo(v):
+if months and ui_data.holds_demo_data(v):
     st.warning(t("demo_banner", lang), icon=":material/science:")
 
 PAGES = {

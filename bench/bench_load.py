@@ -36,7 +36,7 @@ from etl.load import load_bytes  # noqa: E402
 from monitor import db  # noqa: E402
 from monitor.targets import TargetsConfig, parse_targets  # noqa: E402
 
-TODAY = dt.date(2026, 11, 26)
+TODAY = dt.date(2026, 12, 1)  # every month of the data (to 2026-11) has ended
 N_KPIS = 3_500
 CSV_ROWS = 1_000_000
 XLSX_ROWS = 100_000

@@ -11,12 +11,11 @@ import logging
 import sys
 from pathlib import Path
 
-import duckdb
-
 from etl.load import LoadResult, load_bytes
 from etl.read import DEFAULT_MAX_MB
 from monitor import db
-from monitor.targets import TargetsError, load_targets
+from monitor.tables import change_lines
+from monitor.targets import TargetsConfig, TargetsError, load_targets
 
 
 def _period(text: str) -> dt.date:
@@ -32,6 +31,33 @@ def _print_result(res: LoadResult) -> None:
     for w in res.warnings:
         print("提示：" + w.zh())
     print(res.summary_zh())
+
+
+def _report(res: LoadResult, cfg: TargetsConfig, cmd: str, reason: str | None) -> int:
+    """Print the outcome; a file that changes reported figures lists every change first. Without
+    --reason such a file is not loaded (exit 1), as the upload page asks for a reason."""
+    changes = res.changes
+    if changes is not None and len(changes) and res.outcome != "accepted":
+        print(f"{res.file_name}：本文件将修改{len(changes)}个已报送的数值：")
+        for line in change_lines(changes, cfg.kpi_by_id, cfg.district_by_id):
+            print("  " + line)
+    if res.outcome == "needs_reason":
+        print(f'{res.file_name}：未导入，数据库未做任何更改。请用 --reason "修改原因" 说明原因后重新导入。')
+        return 1
+    _print_result(res)
+    if cmd == "check" and changes is not None and len(changes) and res.ok and not reason:
+        print('导入时须用 --reason "修改原因" 说明原因。')
+    return 0 if res.ok else 1
+
+
+def _demo_refusal(accounts: int, submissions: int) -> str:
+    """Synthetic figures and published demo passwords must never mix with real data."""
+    return (
+        f"数据库中已有非演示的账号（{accounts}个）或报送（{submissions}份），不能导入演示数据："
+        "演示数据只能导入空数据库或演示数据库。请用 --db 指定一个新的数据库文件。\n"
+        f"The warehouse holds {accounts} account(s) and {submissions} submission(s) that are not demo data; "
+        "the demo dataset loads only into an empty or demo warehouse. Use --db with a new file."
+    )
 
 
 def _bar(i: int, n: int, name: str) -> None:
@@ -57,12 +83,16 @@ def main(argv: list[str] | None = None) -> int:
         c.add_argument("file", type=Path)
         c.add_argument("--bureau", required=True)
         c.add_argument("--max-mb", type=float, default=None, help=f"size limit (default {DEFAULT_MAX_MB:g})")
+        c.add_argument("--reason", default=None, help="修改已报送数值的原因（修改时必填） / why figures change")
         if name == "load":
             c.add_argument("--user", required=True)
     d = sub.add_parser("demo", help="load the synthetic demo dataset")
     d.add_argument("--until", type=_period, default=None, help="last month (default: this month)")
     d.add_argument("--if-empty", action="store_true", help="do nothing when the warehouse has data")
-    sub.add_parser("rebuild", help="rebuild the warehouse from targets.yaml and the upload archive")
+    r = sub.add_parser("rebuild", help="rebuild the warehouse from targets.yaml and the upload archive")
+    r.add_argument(
+        "--allow-missing", action="store_true", help="rebuild even if accepted submissions have no archived file"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
@@ -74,18 +104,25 @@ def main(argv: list[str] | None = None) -> int:
     path = db.db_path(args.db)
 
     if args.cmd == "rebuild":
-        from etl.rebuild import rebuild
+        from etl.rebuild import RebuildError, rebuild_warehouse
 
-        n = rebuild(path, cfg, progress=_bar)
-        print(f"已从归档重建数据库：重放{n}个文件 -> {path}")
+        try:
+            report = rebuild_warehouse(path, cfg, progress=_bar, allow_missing=args.allow_missing)
+        except db.WarehouseBusy as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        except RebuildError as exc:
+            print(f"重建失败 / rebuild failed:\n{exc}", file=sys.stderr)
+            return 1
+        print(f"已从归档重建数据库：重放{report.replayed}个文件 -> {path}")
+        for note in report.notes_zh():
+            print(note, file=sys.stderr)
         return 0
 
     try:
         con = db.open_warehouse(path, cfg)
-    except duckdb.IOException as exc:
-        # DuckDB takes one writer process: the running app holds the file
-        msg = f"无法打开数据库 {path}：文件正被其他进程（例如正在运行的应用）使用。请在应用内上传，或先停止应用。"
-        print(f"{msg}\n{exc}", file=sys.stderr)
+    except db.WarehouseBusy as exc:  # DuckDB lets one process open the file: the app or another command
+        print(exc, file=sys.stderr)
         return 2
     try:
         if args.cmd == "template":
@@ -101,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.file.is_file():
                 print(f"找不到文件：{args.file}", file=sys.stderr)
                 return 2
+            reason = (args.reason or "").strip() or None
             res = load_bytes(
                 args.file.name,
                 args.file.read_bytes(),
@@ -111,15 +149,20 @@ def main(argv: list[str] | None = None) -> int:
                 archive=db.archive_dir(path),
                 max_mb=args.max_mb or cfg.reporting.max_upload_mb,
                 dry_run=args.cmd == "check",
+                reason=reason,
+                require_reason=True,
             )
-            _print_result(res)
-            return 0 if res.ok else 1
+            return _report(res, cfg, args.cmd, reason)
         if args.cmd == "demo":
-            from etl.demo import run_demo
+            from etl.demo import non_demo_content, run_demo
 
-            if args.if_empty and not db.is_empty(con):
+            foreign_accounts, foreign_submissions = non_demo_content(con)
+            if args.if_empty and (foreign_accounts or foreign_submissions or not db.is_empty(con)):
                 print("数据库已有数据，跳过演示数据。")
                 return 0
+            if foreign_accounts or foreign_submissions:
+                print(_demo_refusal(foreign_accounts, foreign_submissions), file=sys.stderr)
+                return 2
             reports = path.parent / "demo_reports"
             results = run_demo(
                 cfg, con, archive=db.archive_dir(path), reports_dir=reports, until=args.until, progress=_bar

@@ -50,3 +50,8 @@ class FileRejected(Exception):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("\n".join(p.zh() for p in problems))
+
+    @classmethod
+    def whole(cls, file_name: str, reason_zh: str, reason_en: str) -> FileRejected:
+        """The file refused as a whole, for one reason (no row or column to point at)."""
+        return cls([Problem.file(file_name, reason_zh, reason_en)])

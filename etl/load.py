@@ -21,9 +21,10 @@ import duckdb
 import pandas as pd
 
 from etl.errors import FileRejected, Problem
+from etl.findings import clip
 from etl.normalise import normalise
 from etl.read import DEFAULT_MAX_MB, read_report
-from etl.validate import validate
+from etl.validate import Checked, validate
 from monitor import db
 from monitor.targets import TargetsConfig
 
@@ -45,30 +46,63 @@ class LoadResult:
     duplicate_of: int | None = None  # duplicate: the submission with the same bytes; accepted: reloaded
     periods: list[str] = field(default_factory=list)
     typed_rows: pd.DataFrame | None = None  # dry run of a clean file: row, kpi_id, district_id, period, value
+    # problems found in all; `problems` keeps only the first few (an all-invalid file has millions)
+    problems_total: int = 0
+    rows_skipped: int = 0  # rows with an empty value cell: "not reported this month", not loaded
+    rows_bad: int = 0  # rows with at least one problem, counted exactly (problems may be cut short)
+    # figures the file would change: kpi_id, district_id, period, old_value, new_value (dry run and load)
+    changes: pd.DataFrame | None = None
 
     @property
     def ok(self) -> bool:
         return self.outcome in ("accepted", "duplicate", "checked")
 
+    def _found_zh(self) -> str:
+        total = max(self.problems_total, len(self.problems))
+        return f"{total}个问题" + (f"（仅列出前{len(self.problems)}个）" if total > len(self.problems) else "")
+
+    def _found_en(self) -> str:
+        total = max(self.problems_total, len(self.problems))
+        listed = f" (only the first {len(self.problems)} listed)" if total > len(self.problems) else ""
+        return f"{total} problem(s){listed}"
+
+    def _skipped_zh(self) -> str:
+        return f"（其中{self.rows_skipped}行数值为空，视为本月未报送，未导入）" if self.rows_skipped else ""
+
+    def _skipped_en(self) -> str:
+        return (
+            f" ({self.rows_skipped} with an empty value: not reported this month, not loaded)"
+            if self.rows_skipped
+            else ""
+        )
+
+    def _n_changes(self) -> int:
+        return 0 if self.changes is None else len(self.changes)
+
     def summary_zh(self) -> str:
         if self.outcome == "duplicate":
             return f"{self.file_name}：与第{self.duplicate_of}号报送的文件完全相同，未做任何更改"
         if self.outcome == "rejected":
-            return f"{self.file_name}：发现{len(self.problems)}个问题，文件未导入，数据库未做任何更改"
+            return f"{self.file_name}：发现{self._found_zh()}，文件未导入，数据库未做任何更改"
+        if self.outcome == "needs_reason":
+            return (
+                f"{self.file_name}：本文件将修改{self._n_changes()}个已报送的数值，须说明修改原因后才能导入，"
+                "数据库未做任何更改"
+            )
         if self.outcome == "checked":
             restore = (
                 f"（与第{self.duplicate_of}号报送的文件相同，其后数据已有更正，导入将恢复本文件的数值）"
                 if self.duplicate_of
                 else ""
             )
-            return f"{self.file_name}：校验通过，共{self.rows_total}行，可以导入{restore}"
+            return f"{self.file_name}：校验通过，共{self.rows_total}行{self._skipped_zh()}，可以导入{restore}"
         again = (
             f"与第{self.duplicate_of}号报送的文件相同，但其后数据已有更正，已按本文件重新导入。"
             if self.duplicate_of
             else ""
         )
         return (
-            f"{self.file_name}：{again}已导入（报送编号{self.submission_id}），共{self.rows_total}行，"
+            f"{self.file_name}：{again}已导入（报送编号{self.submission_id}），共{self.rows_total}行{self._skipped_zh()}，"
             f"新增{self.rows_loaded - self.rows_revised}条、修订{self.rows_revised}条、未变化{self.rows_unchanged}条"
             + (f"，{len(self.warnings)}条提示请核实" if self.warnings else "")
         )
@@ -77,7 +111,12 @@ class LoadResult:
         if self.outcome == "duplicate":
             return f"{self.file_name}: identical to submission #{self.duplicate_of}; nothing changed"
         if self.outcome == "rejected":
-            return f"{self.file_name}: {len(self.problems)} problem(s); not loaded, nothing changed"
+            return f"{self.file_name}: {self._found_en()}; not loaded, nothing changed"
+        if self.outcome == "needs_reason":
+            return (
+                f"{self.file_name}: changes {self._n_changes()} figure(s) already reported; give a reason to load it."
+                " Nothing changed"
+            )
         if self.outcome == "checked":
             restore = (
                 f" (same file as submission #{self.duplicate_of}; figures were corrected since, loading restores"
@@ -85,14 +124,15 @@ class LoadResult:
                 if self.duplicate_of
                 else ""
             )
-            return f"{self.file_name}: valid, {self.rows_total} rows, ready to load{restore}"
+            return f"{self.file_name}: valid, {self.rows_total} rows{self._skipped_en()}, ready to load{restore}"
         again = (
             f"same file as submission #{self.duplicate_of}, but figures were corrected since; reloaded. "
             if self.duplicate_of
             else ""
         )
         return (
-            f"{self.file_name}: {again}loaded as submission #{self.submission_id}, {self.rows_total} rows: "
+            f"{self.file_name}: {again}loaded as submission #{self.submission_id}, {self.rows_total} rows"
+            f"{self._skipped_en()}: "
             f"{self.rows_loaded - self.rows_revised} new, {self.rows_revised} revised, {self.rows_unchanged} unchanged"
             + (f", {len(self.warnings)} warning(s)" if self.warnings else "")
         )
@@ -119,17 +159,18 @@ def check_bytes(
     *,
     today: dt.date | None = None,
     max_mb: float = DEFAULT_MAX_MB,
-) -> tuple[pd.DataFrame | None, list[Problem], list[Problem], int]:
-    """read -> normalise -> validate. Returns (good rows, problems, warnings, data rows)."""
+) -> Checked:
+    """read -> normalise -> validate. `problems` keeps the first ones only (findings.MAX_PROBLEMS) and
+    `problems_total` counts them all; skipped rows have an empty value (not reported this month) and
+    are not in the good rows."""
     if bureau_id not in cfg.bureau_by_id:
-        return None, [Problem.file(file_name, f"未知责任单位“{bureau_id}”", f"unknown bureau {bureau_id!r}")], [], 0
+        return Checked.refused([Problem.file(file_name, f"未知责任单位“{bureau_id}”", f"unknown bureau {bureau_id!r}")])
     try:
         raw = read_report(file_name, data, max_mb=max_mb)
         norm = normalise(raw, cfg)
     except FileRejected as exc:
-        return None, exc.problems, [], 0
-    checked = validate(norm, cfg, bureau_id, con, today=today)
-    return checked.frame, checked.problems, checked.warnings, len(norm.frame)
+        return Checked.refused(exc.problems)
+    return validate(norm, cfg, bureau_id, con, today=today)
 
 
 def _already_loaded(con: duckdb.DuckDBPyConnection, digest: str, bureau_id: str) -> int | None:
@@ -169,6 +210,33 @@ def _changes_nothing(con: duckdb.DuckDBPyConnection, good: pd.DataFrame | None) 
     return differing == 0
 
 
+def _changes(con: duckdb.DuckDBPyConnection, good: pd.DataFrame | None) -> pd.DataFrame:
+    """Every figure of the file that would replace a different figure already reported: kpi_id,
+    district_id, period, old_value, new_value. A re-upload that revises a month must say so before the
+    commit and carry a reason, like the correction form; new figures are not changes."""
+    columns = ["kpi_id", "district_id", "period", "old_value", "new_value"]
+    if good is None or good.empty:
+        return pd.DataFrame(columns=columns)
+    incoming = good[["kpi_id", "district_id", "period", "value"]].copy()
+    incoming["period"] = incoming["period"].astype("datetime64[s]")
+    con.register("incoming_changes", incoming)
+    try:
+        return con.execute(
+            """
+            with incoming as (
+                select kpi_id, district_id, period::date as period, value from incoming_changes
+            )
+            select i.kpi_id, i.district_id, i.period, c.value as old_value, i.value as new_value
+            from incoming as i
+            join current_observations as c using (kpi_id, district_id, period)
+            where c.value <> i.value
+            order by i.period, i.kpi_id, i.district_id
+            """
+        ).df()[columns]
+    finally:
+        con.unregister("incoming_changes")
+
+
 def _archive(path: Path, digest: str, file_name: str, data: bytes) -> str:
     suffix = (
         Path(file_name).suffix.lower() if Path(file_name).suffix.lower() in (".xlsx", ".csv", ".xlsm", ".txt") else ""
@@ -176,17 +244,20 @@ def _archive(path: Path, digest: str, file_name: str, data: bytes) -> str:
     name = f"{digest}{suffix}"
     target = path / name
     if not target.exists():
-        path.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(target.suffix + ".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(target)
+        db.private_dir(path)
+        db.write_private(target, data)  # durable (fsync) before the load commits
     return name
 
 
-def _write_manifest(path: Path, entry: dict) -> None:
-    """A sidecar per accepted upload so `rebuild` can replay the archive without the warehouse."""
+def _write_manifest(path: Path, entry: dict) -> Path:
+    """A sidecar per accepted upload so `rebuild` can replay the archive without the warehouse.
+
+    Written durably inside the load's transaction, before its commit; `rebuild` replays only the
+    sidecars of submissions the warehouse holds (see etl/rebuild.py)."""
     side = path / f"{entry['sha256']}.{entry['submission_id']}.json"
-    side.write_text(json.dumps(entry, ensure_ascii=False, default=str, indent=1), encoding="utf-8")
+    db.private_dir(path)
+    db.write_private(side, json.dumps(entry, ensure_ascii=False, default=str, indent=1).encode("utf-8"))
+    return side
 
 
 def _warning_rows(sid: int, warnings: list[Problem], good: pd.DataFrame) -> list[list[object]]:
@@ -218,13 +289,20 @@ def load_bytes(
     max_mb: float = DEFAULT_MAX_MB,
     dry_run: bool = False,
     reason: str | None = None,
+    require_reason: bool = False,
 ) -> LoadResult:
-    """Validate and, if clean, load. Every outcome except a dry run and a duplicate is logged."""
+    """Validate and, if clean, load. Every outcome except a dry run and a duplicate is logged.
+
+    With `require_reason` (the upload page and the command line), a file that changes figures already
+    reported and comes without a reason is not loaded: outcome "needs_reason", `changes` lists them,
+    nothing is written. Replays (demo, rebuild) load as the file says."""
     file_name = safe_name(file_name)
     digest = sha256(data)
     result = LoadResult("checked", file_name, digest)
     dup = _already_loaded(con, digest, bureau_id)  # also on a dry run: the preview says so before loading
-    good, problems, warnings, n_rows = check_bytes(file_name, data, cfg, bureau_id, con, today=today, max_mb=max_mb)
+    checked = check_bytes(file_name, data, cfg, bureau_id, con, today=today, max_mb=max_mb)
+    good, problems, warnings, n_rows = checked.frame, checked.problems, checked.warnings, checked.rows_total
+    skipped = checked.skipped
     if dup is not None and not problems and _changes_nothing(con, good):
         result.outcome, result.duplicate_of, result.rows_total = "duplicate", dup, n_rows
         if not dry_run:
@@ -234,8 +312,16 @@ def load_bytes(
     # submission (a file that no longer passes today's checks is rejected with its problems)
     result.duplicate_of = dup
     result.rows_total, result.problems, result.warnings = n_rows, problems, warnings
+    result.problems_total, result.rows_skipped = max(checked.problems_total, len(problems)), skipped
+    result.rows_bad = checked.rows_bad
     if problems:
         result.outcome = "rejected"
+    else:
+        result.changes = _changes(con, good)
+    changes = result.changes
+    if require_reason and not dry_run and changes is not None and len(changes) and not (reason or "").strip():
+        result.outcome = "needs_reason"
+        return result
     if dry_run:
         if good is not None and not problems:
             result.typed_rows = good[["row", "kpi_id", "district_id", "period", "value"]]
@@ -249,6 +335,7 @@ def load_bytes(
     incoming = good[["row", "kpi_id", "district_id", "period", "value"]].copy()
     incoming["period"] = incoming["period"].astype("datetime64[s]")
     con.register("incoming_rows", incoming)
+    sidecar: Path | None = None
     try:
         with db.transaction(con):
             sid = int(db.scalar(con, "select nextval('submission_seq')"))
@@ -291,7 +378,7 @@ def load_bytes(
             )
             loaded, revised, periods = int(stats[0]), int(stats[1]), sorted(stats[2] or [])
             con.execute(
-                "insert into submissions values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?)",
+                "insert into submissions values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, 0, ?)",
                 [
                     sid,
                     bureau_id,
@@ -302,15 +389,33 @@ def load_bytes(
                     len(data),
                     n_rows,
                     loaded,
-                    n_rows - loaded,
+                    n_rows - skipped - loaded,
                     0,
                     reason,
                     archive_name,
+                    result.rows_skipped,
                 ],
             )
             if warnings:
                 con.executemany(
                     "insert into load_warnings values (?, ?, ?, ?, ?, ?, ?, ?)", _warning_rows(sid, warnings, good)
+                )
+            if archive:
+                # written before the commit, so a kill right after the commit cannot lose this file from
+                # `rebuild`; a sidecar whose submission never committed is removed below or skipped there
+                sidecar = _write_manifest(
+                    archive,
+                    {
+                        "submission_id": sid,
+                        "sha256": digest,
+                        "archive_name": archive_name,
+                        "file_name": file_name,
+                        "bureau_id": bureau_id,
+                        "user": user,
+                        "submitted_at": when.isoformat(),
+                        "today": (today or when.date()).isoformat(),
+                        "reason": reason,
+                    },
                 )
             db.audit(
                 con,
@@ -319,48 +424,45 @@ def load_bytes(
                 {"submission_id": sid, "bureau": bureau_id, "file": file_name, "sha256": digest, "rows": n_rows,
                  "loaded": loaded, "revised": revised, "reason": reason},
             )  # fmt: skip
+    except BaseException:
+        if sidecar is not None:
+            sidecar.unlink(missing_ok=True)  # rolled back: `rebuild` must not replay it
+        raise
     finally:
         con.unregister("incoming_rows")
-    if archive:
-        entry = {
-            "submission_id": sid,
-            "sha256": digest,
-            "archive_name": archive_name,
-            "file_name": file_name,
-            "bureau_id": bureau_id,
-            "user": user,
-            "submitted_at": when.isoformat(),
-            "today": (today or when.date()).isoformat(),
-            "reason": reason,
-        }
-        _write_manifest(archive, entry)
     result.outcome, result.submission_id = "accepted", sid
-    result.rows_loaded, result.rows_revised, result.rows_unchanged = loaded, revised, n_rows - loaded
+    result.rows_loaded, result.rows_revised, result.rows_unchanged = loaded, revised, n_rows - skipped - loaded
     result.periods = periods
     log.info("loaded %s as submission %s: %s rows, %s new or revised", file_name, sid, n_rows, loaded)
     return result
 
 
+MAX_STORED_PROBLEMS = 1000  # an all-invalid file has millions; the first ones say what is wrong
+
+
 def _record_rejection(
     con: duckdb.DuckDBPyConnection, result: LoadResult, bureau_id: str, user: str, when: dt.datetime, size: int
 ) -> None:
-    rows = {p.row for p in result.problems if p.row is not None}
+    """The rejected submission with its first MAX_STORED_PROBLEMS problems and their total, every text
+    cell clipped to findings.MAX_VALUE_CHARS characters."""
+    kept = result.problems[:MAX_STORED_PROBLEMS]
+    total = max(result.problems_total, len(result.problems))
     with db.transaction(con):
         sid = int(db.scalar(con, "select nextval('submission_seq')"))
         con.execute(
-            "insert into submissions values (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, 'rejected', ?, null)",
-            [sid, bureau_id, user, when, result.file_name, result.sha256, size, result.rows_total,
-             len(rows) or result.rows_total, result.problems[0].reason_zh],
+            "insert into submissions values (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, 'rejected', ?, null, ?, ?)",
+            [sid, bureau_id, user, when, clip(result.file_name), result.sha256, size, result.rows_total,
+             result.rows_bad or result.rows_total, clip(kept[0].reason_zh), total, result.rows_skipped],
         )  # fmt: skip
         rejected = pd.DataFrame(
             {
                 "submission_id": sid,
-                "file_name": [p.file_name for p in result.problems],
-                "row_number": pd.array([p.row for p in result.problems], dtype="Int64"),
-                "column_name": pd.array([p.column for p in result.problems], dtype="string"),
-                "value": pd.array([p.value for p in result.problems], dtype="string"),
-                "reason_zh": [p.reason_zh for p in result.problems],
-                "reason_en": [p.reason_en for p in result.problems],
+                "file_name": [clip(p.file_name) for p in kept],
+                "row_number": pd.array([p.row for p in kept], dtype="Int64"),
+                "column_name": pd.array([clip(p.column) for p in kept], dtype="string"),
+                "value": pd.array([clip(p.value) for p in kept], dtype="string"),
+                "reason_zh": [clip(p.reason_zh) for p in kept],
+                "reason_en": [clip(p.reason_en) for p in kept],
             }
         )
         con.register("rejected_frame", rejected)
@@ -372,7 +474,7 @@ def _record_rejection(
             con,
             user,
             "upload_rejected",
-            {"submission_id": sid, "bureau": bureau_id, "file": result.file_name, "problems": len(result.problems)},
+            {"submission_id": sid, "bureau": bureau_id, "file": result.file_name, "problems": total},
         )
     result.submission_id = sid
 

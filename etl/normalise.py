@@ -1,13 +1,16 @@
 """Turn a RawTable of text into typed columns: kpi_id, district_id, period, value.
 
 Vectorised with pandas string methods (a 1,000,000-row report must load in seconds).
-A cell that cannot be understood becomes NA here; validate.py turns each NA into a message.
+A cell that cannot be understood becomes NA here (with an issue code where the reason is specific:
+an ambiguous comma, stacked units, an impossible day); validate.py turns each NA into a message.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -28,13 +31,16 @@ COLUMN_NAMES: dict[str, tuple[str, ...]] = {
 LABEL_ZH = {"kpi": "指标编码", "kpi_name": "指标名称", "district": "旗区", "period": "报送期", "value": "数值"}
 
 # Full-width digits and signs (common when typing with a Chinese IME) -> ASCII.
-_FULLWIDTH = str.maketrans("０１２３４５６７８９．，－＋％　", "0123456789.,-+% ")
+# U+2212 is the typographic minus sign.
+_FULLWIDTH = str.maketrans("０１２３４５６７８９．，－＋％　\u2212", "0123456789.,-+% -")
 
 
 @dataclass
 class Normalised:
     file_name: str
-    frame: pd.DataFrame  # row, kpi_raw, district_raw, period_raw, value_raw, kpi_id, district_id, period, value, pct
+    # row, kpi_raw, district_raw, period_raw, value_raw, kpi_id, district_id, period, period_issue, value, pct,
+    # value_issue, value_unit (see parse_numbers / parse_periods)
+    frame: pd.DataFrame
     columns: dict[str, str]  # field -> "E（数值）" label for messages
 
 
@@ -96,31 +102,86 @@ def clean_text(s: pd.Series) -> pd.Series:
     return s.astype("string").str.translate(_FULLWIDTH).str.strip()
 
 
-def parse_numbers(s: pd.Series, units: list[str]) -> tuple[pd.Series, pd.Series]:
-    """'1.5万', '12,345', '３０％', '120套' -> float; returns (value, had_percent). Unparseable -> NA."""
-    t = clean_text(s).str.replace(",", "", regex=False).str.replace(" ", "", regex=False)
-    if units:
-        pattern = "(?:" + "|".join(sorted((u for u in units if u and u != "%"), key=len, reverse=True)) + ")$"
+# Why a number cell was refused (NUMBER_OK: parsed, or not a number at all); validate words the message.
+NUMBER_OK, NUMBER_COMMA, NUMBER_STACKED = 0, 1, 2
+# Why a period cell was refused (PERIOD_OK: parsed, or not recognised at all).
+PERIOD_OK, PERIOD_BAD_DAY, PERIOD_DECIMAL = 0, 1, 2
+
+_SCALE = {"万": Decimal(10_000), "亿": Decimal(100_000_000)}
+_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
+# a comma only ever groups thousands: "8,5" or "1,5" could be a decimal comma, and reading it as
+# 85 or 15 would load a figure nobody reported
+_GROUPED = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?"
+
+
+@dataclass
+class ParsedNumbers:
+    """Distinct number texts parsed: value (NaN when refused), and what was typed besides the digits."""
+
+    value: pd.Series  # float64
+    pct: np.ndarray  # bool: typed with a trailing %
+    issue: np.ndarray  # int8: NUMBER_OK / NUMBER_COMMA / NUMBER_STACKED
+    unit: pd.Categorical  # the trailing unit typed ("套", "元"), NaN when none; validate compares it with the KPI's
+
+
+def parse_numbers(s: pd.Series, units: list[str]) -> ParsedNumbers:
+    """'1.5万', '12,345', '３０％', '120套' -> float. Unparseable or ambiguous -> NaN (with an issue code).
+
+    万/亿 are scaled in decimal arithmetic on the text ("2.76万" is exactly 27600, never 27599.99…),
+    on the distinct texts that carry them only; "-0" becomes 0.0 (a negative zero shows as "-0套")."""
+    t = clean_text(s).str.replace(" ", "", regex=False)
+    unit_names = sorted((u for u in units if u and u != "%"), key=len, reverse=True)
+    if unit_names:
+        pattern = "(" + "|".join(re.escape(u) for u in unit_names) + ")$"
+        typed_unit = t.str.extract(pattern)[0]
         t = t.str.replace(pattern, "", regex=True)
-    pct = t.str.endswith("%").fillna(False)
-    t = t.str.rstrip("%")
-    wan = t.str.endswith("万").fillna(False)
-    yi = t.str.endswith("亿").fillna(False)
-    t = t.str.rstrip("万亿")
-    # Only plain decimal notation: "1e3", "inf" or "nan" typed into a report is a mistake.
-    ok = t.str.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)").fillna(False)
-    num = pd.to_numeric(t.where(ok), errors="coerce").astype("float64")
-    num = num.where(~wan, num * 10_000).where(~yi, num * 100_000_000)
-    return num, pct
+    else:
+        typed_unit = pd.Series(pd.NA, index=t.index, dtype="string")
+    pct = t.str.endswith("%").fillna(False).to_numpy(dtype=bool)
+    t = t.str.replace(r"%$", "", regex=True)
+    # rstrip, not a regex: a lazy pattern backtracks quadratically over a cell of a million 万
+    digits = t.str.rstrip("万亿")
+    scale_len = (t.str.len() - digits.str.len()).fillna(0)
+    scale = t.str[-1:]
+    stacked = scale_len > 1
+    has_comma = digits.str.contains(",", regex=False).fillna(False)
+    grouped = digits.str.fullmatch(_GROUPED).fillna(False)
+    digits = digits.str.replace(",", "", regex=False)
+    # only plain decimal notation: "1e3", "inf" or "nan" typed into a report is a mistake
+    number = digits.str.fullmatch(_NUMBER).fillna(False)
+    comma_bad = has_comma & ~grouped
+    ok = number & ~stacked & ~comma_bad
+    num = pd.to_numeric(digits.where(ok), errors="coerce").astype("float64")
+    scaled = ok & (scale_len == 1)
+    if scaled.any():
+        exact = [
+            float(Decimal(text) * _SCALE[unit])
+            for text, unit in zip(digits[scaled].tolist(), scale[scaled].tolist(), strict=True)
+        ]
+        num[scaled] = exact
+    num = num.mask(num == 0, 0.0)  # -0.0 == 0: "-0" and "-0万" become 0.0
+    # a specific reason only where the digits themselves are a number ("abc,def" is just not a number)
+    issue = np.where(number & comma_bad, NUMBER_COMMA, np.where(number & stacked, NUMBER_STACKED, NUMBER_OK))
+    unit_cat = pd.Categorical(typed_unit.astype(object).where(typed_unit.notna(), None), categories=unit_names)
+    return ParsedNumbers(num, pct, issue.astype(np.int8), unit_cat)
 
 
-def parse_periods(s: pd.Series) -> pd.Series:
-    """2025-03, 2025/3, 2025.03, 2025年3月, 202503, 2025-03-01 (an Excel date), or an Excel serial day."""
+_MONTH = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?(?:\s*[-/.]\s*(\d{1,2})\s*日?)?(?:[ T][\d:.]+)?$")
+
+
+def parse_periods(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """2025-03, 2025/3, 2025年3月, 202503, 2025-03-01 (an Excel date), or an Excel serial day.
+
+    Returns (first of the month or NaT, issue code). Refused with an issue code: a day the month does
+    not have (2025-02-30), and a period typed as a decimal number (2026.10): an xlsx number cell 2026.10
+    arrives as "2026.1", which cannot be told from January."""
     t = clean_text(s)
-    ym = t.str.extract(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?(?:\s*[-/.]\s*\d{1,2}\s*日?)?(?:[ T][\d:.]+)?$")
+    decimal = t.str.fullmatch(r"\d{4}\.\d+").fillna(False)
+    ym = t.where(~decimal).str.extract(_MONTH.pattern)
     compact = t.str.extract(r"^(\d{4})(\d{2})$")
     year = pd.to_numeric(ym[0].fillna(compact[0]), errors="coerce")
     month = pd.to_numeric(ym[1].fillna(compact[1]), errors="coerce")
+    day = pd.to_numeric(ym[2], errors="coerce").astype("float64")
     serial = pd.to_numeric(t.where(t.str.fullmatch(r"\d{5}(\.0+)?").fillna(False)), errors="coerce")
     from_serial = pd.Timestamp("1899-12-30") + pd.to_timedelta(serial, unit="D")
     year = year.fillna(from_serial.dt.year)
@@ -134,7 +195,10 @@ def parse_periods(s: pd.Series) -> pd.Series:
         ),
         errors="coerce",
     )
-    return stamp.astype("datetime64[s]")
+    bad_day = (day.notna() & stamp.notna() & ((day < 1) | (day > stamp.dt.days_in_month))).to_numpy(dtype=bool)
+    stamp = stamp.mask(bad_day)
+    issue = np.where(decimal.to_numpy(dtype=bool), PERIOD_DECIMAL, np.where(bad_day, PERIOD_BAD_DAY, PERIOD_OK))
+    return stamp.astype("datetime64[s]"), issue.astype(np.int8)
 
 
 def lookup(s: pd.Series, mapping: dict[str, str]) -> pd.Series:
@@ -196,7 +260,9 @@ def normalise(raw: RawTable, cfg: TargetsConfig) -> Normalised:
         kpi_id = kpi_id.fillna(by_name.where(code_blank.fillna(False).astype(bool)))
     units = sorted({k.unit_zh for k in cfg.kpis})
     codes, uniques = _distinct(cells[cols["value"]])
-    value_u, pct_u = parse_numbers(uniques, units)
+    numbers = parse_numbers(uniques, units)
+    period_codes, period_uniques = _distinct(cells[cols["period"]])
+    period_u, period_issue_u = parse_periods(period_uniques)
     districts = district_lookup(cfg)
     frame = pd.DataFrame(
         {
@@ -207,9 +273,12 @@ def normalise(raw: RawTable, cfg: TargetsConfig) -> Normalised:
             "value_raw": cells[cols["value"]].array,
             "kpi_id": kpi_id.array,
             "district_id": _by_distinct(cells[cols["district"]], lambda u: lookup(u, districts)).array,
-            "period": _by_distinct(cells[cols["period"]], parse_periods).to_numpy(),
-            "value": value_u.to_numpy(dtype=np.float64, na_value=np.nan)[codes],
-            "pct": pct_u.to_numpy(dtype=bool)[codes],
+            "period": period_u.to_numpy()[period_codes],
+            "period_issue": period_issue_u[period_codes],
+            "value": numbers.value.to_numpy(dtype=np.float64, na_value=np.nan)[codes],
+            "pct": numbers.pct[codes],
+            "value_issue": numbers.issue[codes],
+            "value_unit": pd.Categorical.from_codes(numbers.unit.codes[codes], dtype=numbers.unit.dtype),
         }
     )
     return Normalised(raw.file_name, frame, labels)

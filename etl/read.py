@@ -10,26 +10,24 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
+import math
 import re
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import python_calamine
 
 from etl.errors import FileRejected, Problem
+from etl.xlsx_guard import CORRUPT, NONSTANDARD, XlsxFacts, inspect_xlsx, percent_text
+from etl.xlsx_sheet import MAX_COLUMNS, too_many_columns
 
 DEFAULT_MAX_MB = 20.0
-# An xlsx is a zip: refuse archives that would inflate far beyond any real report (zip bombs).
-MAX_XLSX_UNCOMPRESSED = 400 * 1024 * 1024
-MAX_XLSX_RATIO = 200
-MAX_COLUMNS = 200
-# calamine allocates the whole rectangle from A1 to the farthest cell before returning anything: one
-# cell at XFD1048576 in a 5 KB file asks for 17 billion cells and aborts the process (no exception).
-# A million rows of 4 columns (Excel's limit) stays below this; it costs calamine about 400 MB.
-MAX_XLSX_CELLS = 5_000_000
 HEADER_SEARCH_ROWS = 10
 
 
@@ -66,14 +64,10 @@ def detect_kind(file_name: str, data: bytes) -> str:
         return "xlsx"
     if suffix in (".csv", ".txt", ""):
         return "csv"
-    raise FileRejected(
-        [
-            Problem.file(
-                file_name,
-                f"不支持的文件类型“{suffix}”，请上传 xlsx 或 csv",
-                f"unsupported file type {suffix!r}; upload xlsx or csv",
-            )
-        ]
+    raise FileRejected.whole(
+        file_name,
+        f"不支持的文件类型“{suffix}”，请上传 xlsx 或 csv",
+        f"unsupported file type {suffix!r}; upload xlsx or csv",
     )
 
 
@@ -81,22 +75,14 @@ def decode_text(file_name: str, data: bytes) -> tuple[str, str]:
     """UTF-8 (with or without BOM) first, then GB18030 (a superset of GBK/GB2312)."""
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         # Excel's "Unicode text" export: a text file, but not in an encoding this reader takes
-        raise FileRejected(
-            [
-                Problem.file(
-                    file_name,
-                    "文件为 UTF-16 编码，请另存为 UTF-8 或 GBK 编码的 csv",
-                    "the file is UTF-16 encoded; save it as UTF-8 or GBK csv",
-                )
-            ]
+        raise FileRejected.whole(
+            file_name,
+            "文件为 UTF-16 编码，请另存为 UTF-8 或 GBK 编码的 csv",
+            "the file is UTF-16 encoded; save it as UTF-8 or GBK csv",
         )
     if b"\x00" in data[:65536]:
-        raise FileRejected(
-            [
-                Problem.file(
-                    file_name, "文件含有二进制内容，不是文本格式的 csv", "file contains binary data; not a text csv"
-                )
-            ]
+        raise FileRejected.whole(
+            file_name, "文件含有二进制内容，不是文本格式的 csv", "file contains binary data; not a text csv"
         )
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
@@ -107,34 +93,51 @@ def decode_text(file_name: str, data: bytes) -> tuple[str, str]:
     try:
         return data.decode("gb18030"), "gb18030"
     except UnicodeDecodeError as exc:
-        raise FileRejected(
-            [
-                Problem.file(
-                    file_name,
-                    f"无法识别文件编码（第{exc.start + 1}字节），请另存为 UTF-8 或 GBK 编码的 csv",
-                    f"cannot decode the file (byte {exc.start + 1}); save it as UTF-8 or GBK csv",
-                )
-            ]
+        raise FileRejected.whole(
+            file_name,
+            f"无法识别文件编码（第{exc.start + 1}字节），请另存为 UTF-8 或 GBK 编码的 csv",
+            f"cannot decode the file (byte {exc.start + 1}); save it as UTF-8 or GBK csv",
         ) from None
 
 
-def _too_many_columns(file_name: str, width: int) -> FileRejected:
-    zh, en = f"列数过多（{width} 列），请使用模板", f"too many columns ({width}); use the template"
-    return FileRejected([Problem.file(file_name, zh, en)])
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)?")
 
 
-def _read_csv(file_name: str, data: bytes) -> tuple[list[list[str]], int, str]:
-    text, encoding = decode_text(file_name, data)
-    first_line = text[: text.find("\n")] if "\n" in text else text
-    delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
-    # the parser takes its width from the first line: 100,000 columns there cost pandas a minute and
-    # gigabytes before the width check below the parse could refuse the file
+def _lines(text: str) -> Iterator[str]:
+    """The lines of `text` with their ends, lazily (only the first few are wanted of a 20 MB file)."""
+    return (m.group(0) for m in _LINE.finditer(text) if m.group(0))
+
+
+def _head_records(text: str, delimiter: str) -> list[list[str]]:
+    """The first HEADER_SEARCH_ROWS records as the csv module reads them; a field over its size limit
+    or a stray quote ends the list early (the parser below then reports the line)."""
+    records: list[list[str]] = []
     try:
-        width = len(next(csv.reader([first_line], delimiter=delimiter), []))
+        for record in csv.reader(_lines(text), delimiter=delimiter):
+            records.append(record)
+            if len(records) >= HEADER_SEARCH_ROWS:
+                break
     except csv.Error:
-        width = 0
-    if width > MAX_COLUMNS:
-        raise _too_many_columns(file_name, width)
+        pass
+    return records
+
+
+def _read_csv(file_name: str, data: bytes) -> tuple[pd.DataFrame, int, str]:
+    text, encoding = decode_text(file_name, data)
+    head = "".join(itertools.islice(_lines(text), HEADER_SEARCH_ROWS))
+    delimiter = "\t" if head.count("\t") > head.count(",") else ","
+    # The parser takes its width from the first line unless told: a title row of one cell above a
+    # 5-column header would make every later line "too long". The width is that of the widest line
+    # down to the header (a title may be a single cell or padded with commas); a line below the
+    # header with more fields is still refused, since "1,234" unquoted splits a figure in two.
+    # Wide lines are refused before the parse: 100,000 columns cost pandas a minute and gigabytes.
+    records = _head_records(text, delimiter)
+    widest = max((len(r) for r in records), default=0)
+    if widest > MAX_COLUMNS:
+        raise too_many_columns(file_name, widest)
+    header_at = _find_header(records)
+    width = max((len(r) for r in records[: header_at + 1]), default=0)
+    header_width = len(records[header_at]) if records else 0
     # UTF-8 (checked above) goes to the parser as bytes: a StringIO copy of a large file costs
     # ~4 bytes per character and twice the parse time. GB18030 is decoded by Python (pandas' C
     # reader would need a codec wrapper anyway).
@@ -157,15 +160,38 @@ def _read_csv(file_name: str, data: bytes) -> tuple[list[list[str]], int, str]:
             skip_blank_lines=False,
             engine="c",
             quoting=csv.QUOTE_MINIMAL,
+            # names: every line takes this width; index_col=False: a longer line is an error, never an index
+            **({"names": range(width), "index_col": False} if width else {}),
         )
     except pd.errors.EmptyDataError:
-        raise FileRejected([Problem.file(file_name, "文件为空", "the file is empty")]) from None
+        raise FileRejected.whole(file_name, "文件为空", "the file is empty") from None
     except pd.errors.ParserError as exc:
-        raise FileRejected([_parser_problem(file_name, str(exc))]) from None
+        raise FileRejected([_parser_problem(file_name, str(exc), header_at + 1)]) from None
+    if width > header_width:  # a title wider than the header: lines below may not use the extra fields
+        extra = frame.iloc[header_at + 1 :, header_width:]
+        used = (extra != "").to_numpy()
+        if used.any():
+            at = int(used.any(axis=1).argmax())
+            fields = int(np.flatnonzero(used[at]).max()) + header_width + 1
+            raise FileRejected([_ragged_problem(file_name, header_at + at + 2, fields, header_width, header_at + 1)])
     return frame, 0, encoding
 
 
-def _parser_problem(file_name: str, message: str) -> Problem:
+def _ragged_problem(file_name: str, line: int, fields: int, expected: int, header_line: int) -> Problem:
+    """A line with more fields than the header: an unquoted comma has split a cell."""
+    where_zh = "第一行" if header_line == 1 else f"表头（第{header_line}行）"
+    where_en = "the first" if header_line == 1 else f"the header (line {header_line})"
+    return Problem(
+        file_name,
+        line,
+        None,
+        None,
+        f"csv 格式错误：这一行有{fields}列，多于{where_zh}的{expected}列（含逗号的内容请用英文双引号括起来）",
+        f"malformed csv: {fields} fields on this line, {expected} on {where_en} (quote text holding commas)",
+    )
+
+
+def _parser_problem(file_name: str, message: str, header_line: int = 1) -> Problem:
     """pandas' tokenizer errors, in words and at the line a user can find (the raw text otherwise)."""
     if quote := re.search(r"EOF inside string starting at row (\d+)", message):  # 0-based row
         return Problem(
@@ -178,145 +204,18 @@ def _parser_problem(file_name: str, message: str) -> Problem:
         )
     if extra := re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message):  # 1-based line
         expected, line, saw = (int(g) for g in extra.groups())
-        return Problem(
-            file_name,
-            line,
-            None,
-            None,
-            f"csv 格式错误：这一行有{saw}列，多于第一行的{expected}列（含逗号的内容请用英文双引号括起来）",
-            f"malformed csv: {saw} fields on this line, {expected} on the first (quote text holding commas)",
-        )
+        return _ragged_problem(file_name, line, saw, expected, header_line)
     return Problem.file(file_name, f"csv 格式错误：{message}", f"malformed csv: {message}")
 
 
-# Sheet XML as Excel, WPS, LibreOffice, openpyxl and xlsxwriter write it: every cell is <c r="B7"
-# and every row <row r="7". Anything else (a cell without r= is placed after the previous one, a
-# prefixed tag, r = 'b7') takes the slow path, which replays calamine's placement rules.
-_NOT_CANONICAL = re.compile(
-    rb'<(?:[\w.-]+:(?:c|row)[\s>/]|c(?:[\t\r\n>/]| (?!r="[A-Z]{1,3}[0-9]{1,7}"))'
-    rb'|row(?:[\t\r\n>/]| (?!r="[0-9]{1,7}")))'
-)
-_FAR_COLUMN = re.compile(rb'r="((?:[H-Z][A-Z]|G[S-Z]|[A-Z]{3,})[A-Z]*)[0-9]')  # beyond column GR (200)
-_COLUMN = re.compile(rb'r="([A-Z]{1,2})[0-9]')
-_TAG = re.compile(rb"<(/?)(?:[\w.-]+:)?(c|row)(?=[\s/>])([^>]*)>")
-_R_ATTR = re.compile(rb'(?:^|\s)r\s*=\s*["\']([^"\']*)')
-_REF = re.compile(rb"\s*([A-Za-z]*)([0-9]*)\s*")
-
-
-def _column_number(letters: bytes) -> int:
-    """b"A" -> 1, b"GR" -> 200 (the inverse of column_letter, 1-based)."""
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ch - 64
-    return n
-
-
-def _replayed_extent(xml: bytes) -> tuple[int, int]:
-    """(rows, columns) by calamine's rules: a cell or row without r= follows the previous one."""
-    row = col = height = width = 0
-    for closing, name, attrs in _TAG.findall(xml):
-        if closing:
-            if name == b"row":
-                row, col = row + 1, 0
-            continue
-        r = _R_ATTR.search(attrs)
-        ref = _REF.fullmatch(r.group(1)) if r else None
-        if r and (ref is None or not ref.group(2) or (name == b"row") == bool(ref.group(1))):
-            raise zipfile.BadZipFile("unreadable reference")  # calamine cannot place it either
-        if name == b"row":
-            row = int(ref.group(2)) - 1 if ref else row
-            if attrs.endswith(b"/"):  # <row r="9"/>: as if closed at once
-                row, col = row + 1, 0
-            continue
-        if ref:
-            row_at, col = int(ref.group(2)) - 1, _column_number(ref.group(1)) - 1
-        else:
-            row_at = row
-        height, width, col = max(height, row_at + 1), max(width, col + 1), col + 1
-    return height, width
-
-
-def _check_extent(file_name: str, xml: bytes) -> None:
-    """Refuse a sheet whose farthest cell would make calamine allocate more than MAX_XLSX_CELLS.
-    Regex scans only for the usual sheet; its width is worked out only past 25,000 rows."""
-    if _NOT_CANONICAL.search(xml):
-        height, width = _replayed_extent(xml)
-    elif _FAR_COLUMN.search(xml):
-        height, width = 0, max(_column_number(m.group(1)) for m in _FAR_COLUMN.finditer(xml))
-    else:
-        digits = next((k for k in range(7, 4, -1) if re.search(rb'r="[A-Z]*[0-9]{%d}"' % k, xml)), 0)
-        height = max(map(int, re.findall(rb'r="[A-Z]*([0-9]{%d})"' % digits, xml))) if digits else 0
-        if height * MAX_COLUMNS <= MAX_XLSX_CELLS:
-            return
-        width = max(map(_column_number, set(_COLUMN.findall(xml))), default=1)
-    if width > MAX_COLUMNS:
-        raise _too_many_columns(file_name, width)
-    if height * width > MAX_XLSX_CELLS:
-        raise FileRejected(
-            [
-                Problem.file(
-                    file_name,
-                    f"行数过多（{height} 行 × {width} 列），请删除多余的行后再上传",
-                    f"too many rows ({height} rows x {width} columns); delete the unused rows",
-                )
-            ]
-        )
-
-
-def _formula_cells(file_name: str, zf: zipfile.ZipFile) -> list[str]:
-    """Cell references holding a formula (<f> in the sheet XML); calamine would return cached values.
-    Each sheet's extent is checked on the way (see _check_extent)."""
-    found: list[str] = []
-    for info in zf.infolist():
-        name = info.filename
-        if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
-            continue
-        # never read(-1): zipfile then inflates the whole stream in one call however small the size
-        # the archive declares (a bomb that lies about its size); read(n) inflates at most n bytes
-        with zf.open(info) as fh:
-            xml = fh.read(info.file_size)
-        _check_extent(file_name, xml)
-        for match in re.finditer(rb"<f[\s>/]", xml):
-            # the cell the <f> sits in (a <c> without attributes has no reference: "?")
-            start = max(xml.rfind(b"<c ", 0, match.start()), xml.rfind(b"<c>", 0, match.start()))
-            ref = re.search(rb'r="([A-Z]+\d+)"', xml[start : match.start()])
-            found.append(ref.group(1).decode() if ref else "?")
-            if len(found) >= 20:
-                return found
-    return found
-
-
-def _check_zip(file_name: str, data: bytes) -> list[str]:
+def _inspect_zip(file_name: str, data: bytes) -> XlsxFacts:
+    """Open the archive and run every package check of etl.xlsx_guard; a broken archive is "corrupt"."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-        infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise FileRejected(
-            [Problem.file(file_name, "文件已损坏或不是有效的 xlsx 文件", "the file is corrupt or not a valid xlsx")]
-        ) from None
-    total = sum(i.file_size for i in infos)
-    packed = max(1, sum(i.compress_size for i in infos))
-    if total > MAX_XLSX_UNCOMPRESSED or total / packed > MAX_XLSX_RATIO:
-        raise FileRejected(
-            [
-                Problem.file(
-                    file_name,
-                    f"xlsx 解压后体积异常（{total / 1048576:.0f} MB，压缩比 {total / packed:.0f}:1），拒绝处理",
-                    f"xlsx inflates abnormally ({total / 1048576:.0f} MB, ratio {total / packed:.0f}:1); refused",
-                )
-            ]
-        )
-    if "xl/workbook.xml" not in zf.namelist():
-        raise FileRejected(
-            [Problem.file(file_name, "文件已损坏或不是有效的 xlsx 文件", "the file is corrupt or not a valid xlsx")]
-        )
-    try:
-        return _formula_cells(file_name, zf)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError):
+        return inspect_xlsx(file_name, zf)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError, ValueError):
         # a bad CRC, a broken deflate stream, an encrypted or unknown-method entry: corrupt, not a crash
-        raise FileRejected(
-            [Problem.file(file_name, "文件已损坏或不是有效的 xlsx 文件", "the file is corrupt or not a valid xlsx")]
-        ) from None
+        raise FileRejected.whole(file_name, *CORRUPT) from None
 
 
 def _cell_text(v: object) -> str:
@@ -334,38 +233,29 @@ def _cell_text(v: object) -> str:
 
 
 def _read_xlsx(file_name: str, data: bytes) -> list[list[str]]:
-    formulas = _check_zip(file_name, data)
-    if formulas:
-        raise FileRejected(
-            [
-                Problem(
-                    file_name=file_name,
-                    row=int(cell.group(2)) if cell else None,
-                    column=cell.group(1) if cell else None,
-                    value=ref if cell else None,  # "?": a formula cell without a readable reference
-                    reason_zh="单元格含有公式，请改为直接填写数值（复制后“选择性粘贴—数值”）",
-                    reason_en="cell holds a formula; enter the value itself (paste as values)",
-                )
-                for ref, cell in ((ref, re.fullmatch(r"([A-Z]+)(\d+)", ref)) for ref in formulas)
-            ]
-        )
+    facts = _inspect_zip(file_name, data)
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        if not book.sheet_names or book.sheet_names[0] != facts.first_sheet:
+            # calamine would load another sheet than the one checked
+            raise FileRejected.whole(file_name, *NONSTANDARD)
         sheet = book.get_sheet_by_index(0)
         values = sheet.to_python(skip_empty_area=False)
     except (python_calamine.CalamineError, ValueError, OSError) as exc:
-        raise FileRejected([Problem.file(file_name, f"无法读取 xlsx：{exc}", f"cannot read the xlsx: {exc}")]) from None
+        raise FileRejected.whole(file_name, f"无法读取 xlsx：{exc}", f"cannot read the xlsx: {exc}") from None
     if len(book.sheet_names) > 1 and not any(v not in (None, "") for row in values for v in row):
         first = book.sheet_names[0]
-        raise FileRejected(
-            [
-                Problem.file(
-                    file_name,
-                    f"第一个工作表“{first}”是空的，请把报送数据放在第一个工作表",
-                    f"the first sheet {first!r} is empty; put the report on the first sheet",
-                )
-            ]
+        raise FileRejected.whole(
+            file_name,
+            f"第一个工作表“{first}”是空的，请把报送数据放在第一个工作表",
+            f"the first sheet {first!r} is empty; put the report on the first sheet",
         )
+    # a number shown as 85% is stored as 0.85: read it as typed, so normalise sees the percent sign
+    for row, col in facts.percent_cells:
+        if row < len(values) and col < len(values[row]):
+            v = values[row][col]
+            if type(v) in (float, int) and math.isfinite(v):
+                values[row][col] = percent_text(v)
     # most cells are already text: skip the type dispatch for them (a 100,000-row sheet has 500,000 cells)
     return [[v if type(v) is str else _cell_text(v) for v in row] for row in values]
 
@@ -397,30 +287,22 @@ def _find_header(rows: list[list[str]]) -> int:
 def read_report(file_name: str, data: bytes, *, max_mb: float = DEFAULT_MAX_MB) -> RawTable:
     """Parse the raw bytes of an upload. file_name is only used for messages and type detection."""
     if len(data) == 0:
-        raise FileRejected([Problem.file(file_name, "文件为空", "the file is empty")])
+        raise FileRejected.whole(file_name, "文件为空", "the file is empty")
     if len(data) > max_mb * 1024 * 1024:
-        raise FileRejected(
-            [
-                Problem.file(
-                    file_name,
-                    f"文件大小 {len(data) / 1048576:.1f} MB，超过上限 {max_mb:g} MB",
-                    f"file is {len(data) / 1048576:.1f} MB, over the {max_mb:g} MB limit",
-                )
-            ]
+        raise FileRejected.whole(
+            file_name,
+            f"文件大小 {len(data) / 1048576:.1f} MB，超过上限 {max_mb:g} MB",
+            f"file is {len(data) / 1048576:.1f} MB, over the {max_mb:g} MB limit",
         )
     kind = detect_kind(file_name, data)
     encoding = None
     if kind == "csv":
         frame, _, encoding = _read_csv(file_name, data)
         if frame.shape[1] > MAX_COLUMNS:
-            raise FileRejected(
-                [
-                    Problem.file(
-                        file_name,
-                        f"列数过多（{frame.shape[1]} 列），请使用模板",
-                        f"too many columns ({frame.shape[1]}); use the template",
-                    )
-                ]
+            raise FileRejected.whole(
+                file_name,
+                f"列数过多（{frame.shape[1]} 列），请使用模板",
+                f"too many columns ({frame.shape[1]}); use the template",
             )
         head_rows = frame.head(HEADER_SEARCH_ROWS).to_numpy().tolist()
         h = _find_header(head_rows)
@@ -432,14 +314,8 @@ def read_report(file_name: str, data: bytes, *, max_mb: float = DEFAULT_MAX_MB) 
         grid = _read_xlsx(file_name, data)
         width = max((len(r) for r in grid), default=0)
         if width > MAX_COLUMNS:
-            raise FileRejected(
-                [
-                    Problem.file(
-                        file_name,
-                        f"列数过多（{width} 列），请使用模板",
-                        f"too many columns ({width}); use the template",
-                    )
-                ]
+            raise FileRejected.whole(
+                file_name, f"列数过多（{width} 列），请使用模板", f"too many columns ({width}); use the template"
             )
         h = _find_header(grid)
         header = [c.strip() for c in (grid[h] if grid else [])]
@@ -447,13 +323,11 @@ def read_report(file_name: str, data: bytes, *, max_mb: float = DEFAULT_MAX_MB) 
         rows = pd.Series(range(h + 2, h + 2 + len(body)), dtype="int64")
     header = header + [""] * (body.shape[1] - len(header))
     if not any(header):
-        raise FileRejected([Problem.file(file_name, "文件没有数据行", "the file has no data rows")])
+        raise FileRejected.whole(file_name, "文件没有数据行", "the file has no data rows")
     # Rows that are entirely blank are dropped (Excel often keeps formatted empty rows).
     blank = (body.apply(lambda s: s.str.strip()) == "").all(axis=1)
     body = body[~blank].reset_index(drop=True)
     rows = rows[~blank.to_numpy()].reset_index(drop=True)
     if body.empty:
-        raise FileRejected(
-            [Problem.file(file_name, "文件没有数据行（只有表头）", "the file has a header but no data rows")]
-        )
+        raise FileRejected.whole(file_name, "文件没有数据行（只有表头）", "the file has a header but no data rows")
     return RawTable(file_name, header, body, rows, h + 1, kind, encoding)

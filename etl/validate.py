@@ -1,12 +1,19 @@
-"""Check every normalised row; collect every problem (never stop at the first) and every warning.
+"""Check every normalised row; count every problem (never stop at the first) and every warning.
 
-Rules are boolean masks over the whole table, so a million rows cost one pass per rule.
+Rules are boolean masks over the whole table, so a million rows cost one pass per rule. A hostile
+file can break every rule on every row: the masks give the exact count, and Problem objects are built
+only for the first MAX_PROBLEMS rows (an all-invalid 19 MB csv once made millions of them).
+
+Rows with an empty value cell are "not reported this month" (the bureau's template lists every KPI,
+and a clerk without a figure leaves it blank): they are skipped, not refused. Such a row is checked
+only for its KPI (blank, unknown or another bureau's), so the template's own blank rows pass and a
+stray row still gets a message; its district and period are not checked, since nothing is loaded
+from it. A file in which every row is skipped is refused: it reports nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -14,7 +21,16 @@ import numpy as np
 import pandas as pd
 
 from etl.errors import Problem
-from etl.normalise import Normalised
+from etl.findings import MAX_PROBLEMS, Found
+from etl.normalise import (
+    NUMBER_COMMA,
+    NUMBER_OK,
+    NUMBER_STACKED,
+    PERIOD_BAD_DAY,
+    PERIOD_DECIMAL,
+    PERIOD_OK,
+    Normalised,
+)
 from monitor.fmt import month_zh
 from monitor.targets import CITY, TargetsConfig
 
@@ -25,52 +41,35 @@ JUMP_MIN_HISTORY = 3
 # value is a typo or a hostile file (a count of 1e20, or 400 typed nines, which parse as inf).
 MAX_VALUE = 1e12
 
+EMPTY_FILE_ZH = "文件中没有填写任何数值（数值列全部为空）"
+EMPTY_FILE_EN = "the file reports no figure (the value column is empty on every row)"
+
 
 @dataclass
 class Checked:
     problems: list[Problem]
     warnings: list[Problem]
-    frame: pd.DataFrame  # rows that passed, with kpi_id, district_id, period, value, row
+    frame: pd.DataFrame | None  # rows that passed, with kpi_id, district_id, period, value, row
+    problems_total: int = 0  # all problems found; `problems` may keep only the first ones
+    skipped: int = 0  # rows with an empty value cell: not reported this month
+    rows_bad: int = 0  # rows with at least one problem (exact, however many problems are kept)
+    rows_total: int = 0  # data rows read from the file
 
-
-def _problems(
-    n: Normalised, mask: pd.Series | np.ndarray, field: str, raw_col: str | None, zh: str, en: str
-) -> list[Problem]:
-    mask = np.asarray(mask, dtype=bool)
-    if not mask.any():  # the usual case: no copy of a million-row frame per rule
-        return []
-    sub = n.frame.loc[mask]
-    label = n.columns.get(field) or n.columns.get("kpi_name")
-    values = sub[raw_col].tolist() if raw_col else [None] * len(sub)
-    return [
-        Problem(n.file_name, int(r), label, None if v is None else str(v), zh, en)
-        for r, v in zip(sub["row"].tolist(), values, strict=True)
-    ]
-
-
-def _per_row(
-    n: Normalised,
-    mask: pd.Series,
-    field: str,
-    raw_col: str,
-    zh: Callable[[pd.Index], pd.Series],
-    en: Callable[[pd.Index], pd.Series],
-) -> list[Problem]:
-    """Like _problems, with a reason that differs per row (it quotes a name or a figure).
-    zh/en build the reasons for the flagged rows only (never a million strings for a few problems)."""
-    sub = n.frame.loc[np.asarray(mask, dtype=bool)]
-    if sub.empty:
-        return []
-    return [
-        Problem(n.file_name, int(r), n.columns.get(field), str(v), z, e)
-        for r, v, z, e in zip(
-            sub["row"].tolist(), sub[raw_col].tolist(), zh(sub.index).tolist(), en(sub.index).tolist(), strict=True
-        )
-    ]
+    @classmethod
+    def refused(cls, problems: list[Problem]) -> Checked:
+        """A file refused as a whole (unreadable, unknown bureau): no row was checked."""
+        return cls(problems, [], None, problems_total=len(problems))
 
 
 def _blank(s: pd.Series) -> pd.Series:
     return s.fillna("").astype("string").str.strip() == ""
+
+
+def _reportable_from(month: pd.Timestamp) -> tuple[str, str]:
+    """The day a month may first be reported (the 1st of the next month), as "12月1日" / "2026-12-01"."""
+    following = month + pd.offsets.MonthBegin(1)
+    zh = f"{following.month}月1日" if following.year == month.year else f"{following.year}年{following.month}月1日"
+    return zh, f"{following:%Y-%m-%d}"
 
 
 def validate(
@@ -83,7 +82,7 @@ def validate(
 ) -> Checked:
     f = n.frame
     today = today or dt.date.today()
-    problems: list[Problem] = []
+    found = Found(n)
     kpis = pd.DataFrame(
         [
             {
@@ -92,6 +91,7 @@ def validate(
                 "reporting": k.reporting,
                 "aggregation": k.aggregation,
                 "lead": k.lead,
+                "unit_zh": k.unit_zh,
             }
             for k in cfg.kpis
         ]
@@ -100,40 +100,43 @@ def validate(
     bureau_names = {b.id: b.name_zh for b in cfg.bureaus}
     bureau_en = {b.id: b.name_en for b in cfg.bureaus}
 
-    # -- KPI
+    # -- KPI (every row, skipped or not)
     # an empty code is fine when normalise found the KPI by the name typed beside it
     kpi_blank = _blank(f["kpi_raw"]) & f["kpi_id"].isna()
     kpi_unknown = f["kpi_id"].isna() & ~kpi_blank
-    problems += _problems(n, kpi_blank, "kpi", "kpi_raw", "指标编码为空", "KPI is empty")
-    problems += _problems(
-        n,
-        kpi_unknown,
-        "kpi",
-        "kpi_raw",
-        "未知指标，请使用模板中的指标编码",
-        "unknown KPI; use the codes in the template",
+    found.same(kpi_blank, "kpi", "kpi_raw", "指标编码为空", "KPI is empty")
+    found.same(
+        kpi_unknown, "kpi", "kpi_raw", "未知指标，请使用模板中的指标编码", "unknown KPI; use the codes in the template"
     )
     kpi_ok = f["kpi_id"].notna()
     foreign = kpi_ok & (meta["lead"] != bureau_id)
-    problems += _per_row(
-        n,
+
+    def lead(pos: np.ndarray) -> list[str]:  # for the kept rows only: a million-row object array is slow
+        return meta["lead"].take(pos).tolist()
+
+    found.per_row(
         foreign,
         "kpi",
         "kpi_raw",
-        lambda i: "该指标不属于本单位报送（责任单位：" + meta["lead"].loc[i].map(bureau_names).fillna("") + "）",
-        lambda i: (
-            "this KPI is not reported by your bureau (reported by "
-            + meta["lead"].loc[i].map(bureau_en).fillna("")
-            + ")"
-        ),
+        lambda pos: [f"该指标不属于本单位报送（责任单位：{bureau_names.get(b, '')}）" for b in lead(pos)],
+        lambda pos: [
+            f"this KPI is not reported by your bureau (reported by {bureau_en.get(b, '')})" for b in lead(pos)
+        ],
     )
 
+    # -- rows with an empty value: not reported this month; nothing below applies to them
+    v_blank = _blank(f["value_raw"]).to_numpy(dtype=bool)
+    kpi_problem = (kpi_blank | kpi_unknown | foreign).to_numpy(dtype=bool)
+    skipped = v_blank & ~kpi_problem
+    if len(f) and v_blank.all():
+        found.file_problems.append(Problem.file(n.file_name, EMPTY_FILE_ZH, EMPTY_FILE_EN))
+    checked = ~v_blank
+
     # -- district
-    d_blank = _blank(f["district_raw"])
-    d_unknown = f["district_id"].isna() & ~d_blank
-    problems += _problems(n, d_blank, "district", "district_raw", "旗区为空", "district is empty")
-    problems += _problems(
-        n,
+    d_blank = _blank(f["district_raw"]) & checked
+    d_unknown = f["district_id"].isna() & ~d_blank & checked
+    found.same(d_blank, "district", "district_raw", "旗区为空", "district is empty")
+    found.same(
         d_unknown,
         "district",
         "district_raw",
@@ -142,17 +145,15 @@ def validate(
     )
     d_ok = f["district_id"].notna()
     is_city = f["district_id"] == CITY
-    problems += _problems(
-        n,
-        kpi_ok & d_ok & (meta["aggregation"] == "sum") & is_city,
+    found.same(
+        checked & kpi_ok & d_ok & (meta["aggregation"] == "sum") & is_city,
         "district",
         "district_raw",
         "该指标按旗区填报，全市合计由系统汇总，请勿填写全市",
         "this KPI is reported by district; the city total is computed, do not report it",
     )
-    problems += _problems(
-        n,
-        kpi_ok & d_ok & (meta["aggregation"] == "city") & ~is_city,
+    found.same(
+        checked & kpi_ok & d_ok & (meta["aggregation"] == "city") & ~is_city,
         "district",
         "district_raw",
         "该指标只填报全市数据，旗区请填“全市”",
@@ -160,46 +161,96 @@ def validate(
     )
 
     # -- period
-    p_blank = _blank(f["period_raw"])
-    p_bad = f["period"].isna() & ~p_blank
-    start = pd.Timestamp(cfg.policy.start).replace(day=1)
-    this_month = pd.Timestamp(today.replace(day=1))
-    problems += _problems(n, p_blank, "period", "period_raw", "报送期为空", "period is empty")
-    problems += _problems(
-        n,
-        p_bad,
+    period = f["period"]
+    p_issue = f["period_issue"].to_numpy()
+    p_blank = _blank(f["period_raw"]) & checked
+    found.same(p_blank, "period", "period_raw", "报送期为空", "period is empty")
+    found.same(
+        checked & (p_issue == PERIOD_BAD_DAY),
+        "period",
+        "period_raw",
+        "报送期不是有效日期（该月没有这一天），请填写月份，如 2025-03 或 2025年3月",
+        "the period is not a valid date (the month has no such day); write the month, e.g. 2025-03",
+    )
+    found.same(
+        checked & (p_issue == PERIOD_DECIMAL),
+        "period",
+        "period_raw",
+        "报送期是一个小数，无法确定月份（Excel 会把 2026.10 存成 2026.1，即1月），请填写 2026-10 或 2026年10月",
+        "the period is a decimal number, so the month is ambiguous (Excel stores 2026.10 as 2026.1, January);"
+        " write 2026-10 or 2026年10月",
+    )
+    found.same(
+        checked & period.isna() & ~p_blank & (p_issue == PERIOD_OK),
         "period",
         "period_raw",
         "无法识别的报送期，应为 2025-03、2025年3月 或 202503",
         "unrecognised period; use 2025-03, 2025年3月 or 202503",
     )
-    problems += _problems(
-        n,
-        f["period"] < start,
+    start = pd.Timestamp(cfg.policy.start).replace(day=1)
+    this_month = pd.Timestamp(today.replace(day=1))
+    found.same(
+        checked & (period < start),
         "period",
         "period_raw",
         f"报送期早于政策实施（{month_zh(start)}）",
         f"period is before the policy began ({start:%Y-%m})",
     )
-    problems += _problems(
-        n,
-        f["period"] > this_month,
+    # a month is reported once it has ended: from the 1st of the following month on
+
+    def months(pos: np.ndarray) -> list[pd.Timestamp]:
+        return [pd.Timestamp(m) for m in period.take(pos)]
+
+    found.per_row(
+        checked & (period >= this_month),
         "period",
         "period_raw",
-        f"报送期晚于当前月份（{month_zh(this_month)}），不能填报未来月份",
-        f"period is after the current month ({this_month:%Y-%m})",
+        lambda pos: [f"{month_zh(m)}尚未结束，{_reportable_from(pd.Timestamp(m))[0]}起方可报送" for m in months(pos)],
+        lambda pos: [
+            f"{pd.Timestamp(m):%Y-%m} has not ended; it can be reported from {_reportable_from(pd.Timestamp(m))[1]}"
+            for m in months(pos)
+        ],
     )
 
     # -- value
     v = f["value"]
-    v_blank = _blank(f["value_raw"])
-    v_bad = v.isna() & ~v_blank
-    problems += _problems(n, v_blank, "value", "value_raw", "数值为空", "value is empty")
-    problems += _problems(
-        n, v_bad, "value", "value_raw", "不是有效数字（可填 1234、1,234、1.5万 或 30%）", "not a number"
+    v_issue = f["value_issue"].to_numpy()
+    found.same(
+        checked & (v_issue == NUMBER_COMMA),
+        "value",
+        "value_raw",
+        "逗号用法不明确：千位分隔符应每三位一组；小数请用小数点（如 8.5）",
+        "ambiguous comma: a thousands separator groups exactly three digits; write decimals with a point (e.g. 8.5)",
     )
-    problems += _problems(
-        n,
+    found.same(
+        checked & (v_issue == NUMBER_STACKED),
+        "value",
+        "value_raw",
+        "数量单位重复（如“3万万”），无法确定数值：“万”或“亿”只能写一个，或直接填写数字",
+        "stacked units (such as 3万万) make the figure ambiguous: write one 万 or 亿, or the plain number",
+    )
+    found.same(
+        checked & v.isna() & (v_issue == NUMBER_OK),
+        "value",
+        "value_raw",
+        "不是有效数字（可填 1234、1,234、1.5万 或 30%）",
+        "not a number",
+    )
+    typed_unit = f["value_unit"]
+    if typed_unit.notna().any():  # the usual file types no unit at all
+        kpi_unit = meta["unit_zh"].to_numpy(dtype=object)
+        typed = typed_unit.to_numpy(dtype=object)
+        found.per_row(
+            checked & kpi_ok & v.notna() & typed_unit.notna() & (typed_unit.astype(object) != meta["unit_zh"]),
+            "value",
+            "value_raw",
+            lambda pos: [f"单位“{u}”与该指标的单位“{k}”不符" for u, k in zip(typed[pos], kpi_unit[pos], strict=True)],
+            lambda pos: [
+                f"the unit “{u}” does not match this KPI's unit “{k}”"
+                for u, k in zip(typed[pos], kpi_unit[pos], strict=True)
+            ],
+        )
+    found.same(
         v.notna() & ~(v.abs() <= MAX_VALUE),
         "value",
         "value_raw",
@@ -207,40 +258,31 @@ def validate(
         "value is beyond any plausible figure",
     )
     vt = meta["value_type"]
-    problems += _problems(
-        n,
+    found.same(
         (v < 0) & vt.isin(["count", "amount", "ratio", "flag"]),
         "value",
         "value_raw",
         "数值不能为负数",
         "value cannot be negative",
     )
-    problems += _problems(
-        n,
-        (vt == "ratio") & (v > 100),
-        "value",
-        "value_raw",
-        "比率应在0到100之间（单位：%）",
-        "a ratio must be 0-100 (%)",
+    found.same(
+        (vt == "ratio") & (v > 100), "value", "value_raw", "比率应在0到100之间（单位：%）", "a ratio must be 0-100 (%)"
     )
-    problems += _problems(
-        n,
+    found.same(
         (vt == "flag") & v.notna() & ~v.isin([0.0, 1.0]),
         "value",
         "value_raw",
         "完成情况只能填 1（已完成）或 0（未完成）",
         "a milestone is 1 (done) or 0 (not yet)",
     )
-    problems += _problems(
-        n,
-        f["pct"] & kpi_ok & (vt != "ratio"),
+    found.same(
+        checked & f["pct"] & kpi_ok & (vt != "ratio"),
         "value",
         "value_raw",
         "该指标不是比率，不能填写百分数",
         "this KPI is not a ratio; a percentage is not allowed",
     )
-    problems += _problems(
-        n,
+    found.same(
         # a flag that is not 0/1 already has its own message above
         (vt == "count") & v.notna() & (v != np.floor(v)),
         "value",
@@ -249,42 +291,53 @@ def validate(
         "this KPI is a count; use a whole number",
     )
 
-    # -- duplicates within the file
-    keyed = kpi_ok & d_ok & f["period"].notna()
+    # -- duplicates within the file (skipped rows report nothing, so they repeat nothing)
+    keyed = checked & kpi_ok & d_ok & f["period"].notna()
     keys = f.loc[keyed, ["kpi_id", "district_id", "period", "row"]]
     dup = keys[keys.duplicated(["kpi_id", "district_id", "period"], keep=False)]
     if not dup.empty:
-        first = dup.groupby(["kpi_id", "district_id", "period"])["row"].transform("min")
-        second = dup.groupby(["kpi_id", "district_id", "period"])["row"].transform(lambda s: s.nsmallest(2).iloc[-1])
-        other = first.where(dup["row"] != first, second)
-        for r, o in zip(dup["row"].tolist(), other.tolist(), strict=True):
-            problems.append(
+        by_key = dup.groupby(["kpi_id", "district_id", "period"])["row"]
+        first = by_key.transform("min")
+        second = by_key.transform(lambda s: s.nsmallest(2).iloc[-1])
+        other = pd.Series(first.where(dup["row"] != first, second).to_numpy(), index=dup.index)
+        dup_mask = np.zeros(len(f), dtype=bool)
+        dup_mask[dup.index.to_numpy()] = True
+        found.add(
+            dup_mask,
+            lambda pos: [
                 Problem(
                     n.file_name,
-                    int(r),
+                    int(f["row"].iat[i]),
                     None,
                     None,
-                    f"指标、旗区、报送期与第{int(o)}行重复",
-                    f"KPI, district and period repeat row {int(o)}",
+                    f"指标、旗区、报送期与第{int(other[i])}行重复",
+                    f"KPI, district and period repeat row {int(other[i])}",
                 )
-            )
+                for i in pos
+            ],
+        )
 
-    bad_rows = {p.row for p in problems if p.row is not None}
-    good = f[~f["row"].isin(bad_rows)]
-    problems += _cumulative_falls(n, good, meta.loc[good.index], con)
+    good_mask = ~found.bad(len(f)) & checked
+    good = f[good_mask]
+    _cumulative_falls(found, good, meta.loc[good.index], con)
     warnings = _jumps(n, good, meta.loc[good.index], con)
-    bad_rows = {p.row for p in problems if p.row is not None}
-    problems.sort(key=lambda p: (p.row or 0, p.column or ""))
-    return Checked(problems, warnings, f[~f["row"].isin(bad_rows)])
+    good_mask &= ~found.bad(len(f))
+    return Checked(
+        found.first(MAX_PROBLEMS),
+        warnings,
+        f[good_mask],
+        problems_total=found.total(),
+        skipped=int(skipped.sum()),
+        rows_bad=int(found.bad(len(f)).sum()),
+        rows_total=len(f),
+    )
 
 
-def _cumulative_falls(
-    n: Normalised, good: pd.DataFrame, meta: pd.DataFrame, con: duckdb.DuckDBPyConnection
-) -> list[Problem]:
+def _cumulative_falls(found: Found, good: pd.DataFrame, meta: pd.DataFrame, con: duckdb.DuckDBPyConnection) -> None:
     """A cumulative-to-date figure may not fall below an earlier month (file and warehouse together)."""
     cum = good[meta["reporting"] == "cumulative"][["row", "kpi_id", "district_id", "period", "value"]]
     if cum.empty:
-        return []
+        return
     con.register("incoming_cum", cum)
     try:
         rows = con.execute(
@@ -321,20 +374,31 @@ def _cumulative_falls(
               and (value < prev_value or (next_row is null and value > next_value))
             order by row
             """
-        ).fetchall()
+        ).df()
     finally:
         con.unregister("incoming_cum")
-    label = n.columns.get("value")
-    out = []
-    for r, v, pv, p, nv, np_ in rows:
-        if pv is not None and v < pv:
-            zh = f"累计数不应下降：低于{month_zh(p)}的{pv:g}"
-            en = f"a cumulative figure cannot fall: below {pv:g} reported for {p:%Y-%m}"
-        else:  # an earlier month above a later month already in the warehouse
-            zh = f"累计数不应下降：高于{month_zh(np_)}已报送的{nv:g}"
-            en = f"a cumulative figure cannot fall: above {nv:g} already reported for {np_:%Y-%m}"
-        out.append(Problem(n.file_name, int(r), label, f"{v:g}", zh, en))
-    return out
+    if rows.empty:
+        return
+    # rows are unique in a file: each falling row back to its frame position
+    position = pd.Series(np.arange(len(found.n.frame)), index=found.n.frame["row"].to_numpy())
+    falls = rows.set_index(position.loc[rows["row"].to_numpy()].to_numpy())
+    mask = np.zeros(len(found.n.frame), dtype=bool)
+    mask[falls.index.to_numpy()] = True
+    label = found.n.columns.get("value")
+
+    def build(pos: np.ndarray) -> list[Problem]:
+        out = []
+        for r, v, pv, p, nv, np_ in falls.loc[pos].itertuples(index=False):
+            if pd.notna(pv) and v < pv:
+                zh = f"累计数不应下降：低于{month_zh(p)}的{pv:g}"
+                en = f"a cumulative figure cannot fall: below {pv:g} reported for {pd.Timestamp(p):%Y-%m}"
+            else:  # an earlier month above a later month already in the warehouse
+                zh = f"累计数不应下降：高于{month_zh(np_)}已报送的{nv:g}"
+                en = f"a cumulative figure cannot fall: above {nv:g} already reported for {pd.Timestamp(np_):%Y-%m}"
+            out.append(Problem(found.n.file_name, int(r), label, f"{v:g}", zh, en))
+        return out
+
+    found.add(mask, build)
 
 
 def _jumps(n: Normalised, good: pd.DataFrame, meta: pd.DataFrame, con: duckdb.DuckDBPyConnection) -> list[Problem]:

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from monitor import db, progress, users_cli
+from monitor import db, export_safe, progress, users_cli
 from monitor.targets import DEFAULT_TARGETS, TargetsConfig, TargetsError, load_targets
 
 # The scorecard fields the command line prints, in this order, in every format.
@@ -51,8 +51,9 @@ def _load_cfg(path: str | None) -> TargetsConfig | None:
 
 
 def _open(path: str | None, cfg: TargetsConfig | None) -> duckdb.DuckDBPyConnection:
-    """Read-only when the warehouse exists (never lock out the ETL or the app for a report);
-    otherwise create it with the reference tables, so the scorecard lists every target as 数据缺失."""
+    """Read-only when the warehouse exists (several reports can run together); otherwise create it
+    with the reference tables, so the scorecard lists every target as 数据缺失. While the app or a
+    load holds the file this raises db.WarehouseBusy (DuckDB lets one process open it)."""
     p = db.db_path(path)
     if p.exists():
         return db.connect(p, read_only=True)
@@ -107,7 +108,8 @@ def _cmd_scorecard(args: argparse.Namespace) -> int:
         json.dump(records, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     elif args.format == "csv":
-        pd.DataFrame(records, columns=list(SCORECARD_FIELDS)).to_csv(sys.stdout, index=False)
+        # opened in Excel: no text cell may act as a formula (numbers stay numbers)
+        export_safe.safe_frame(pd.DataFrame(records, columns=list(SCORECARD_FIELDS))).to_csv(sys.stdout, index=False)
     else:
         frame = pd.DataFrame(records, columns=list(SCORECARD_FIELDS))
         with pd.option_context("display.width", 250, "display.max_columns", None, "display.max_colwidth", 120):
@@ -174,6 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
+    except db.WarehouseBusy as exc:  # the app or a load holds the file: say what to do, not DuckDB's text
+        print(exc, file=sys.stderr)
+        return 2
     except (TargetsError, ValueError, KeyError, duckdb.Error) as exc:
         print(f"错误 / error: {exc}", file=sys.stderr)
         return 2

@@ -2,20 +2,32 @@
 
 Passwords are never stored, shown or logged in clear: only argon2id hashes reach the warehouse,
 and the audit log records who signed in, never with what.
+
+The sign-in form gives one message for an unknown name, a wrong password, a disabled and a locked
+account, so it does not tell a stranger which names exist or what state they are in; the real
+reason goes to the audit log and the admin page shows every account's state.
+
+Every account write runs under one module-level lock (the app's sessions share one connection, each
+on its own cursor) in its own transaction, and a write that still meets a conflict (another process)
+is retried: parallel wrong passwords lock an account after exactly MAX_FAILURES, never a traceback.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
+import threading
+import time
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 import duckdb
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from monitor import db
+from monitor import db, i18n
 
 Role = Literal["leader", "reporter", "admin"]
 ROLES: tuple[Role, ...] = ("leader", "reporter", "admin")
@@ -24,12 +36,35 @@ LOCK_MINUTES = 15
 SESSION_IDLE_MINUTES = 30
 SESSION_MAX_HOURS = 8
 MIN_PASSWORD = 8
+NAME_MIN, NAME_MAX = 2, 64
+# What the audit log records for a sign-in with a name that has no account: never the typed text
+# (people type their password into the name field). The space keeps it apart from every valid name.
+UNKNOWN_ACCOUNT = "unknown account"
+WRITE_ATTEMPTS = 5
 
 _hasher = PasswordHasher()
+_write_lock = threading.Lock()
+_T = TypeVar("_T")
+
+_COLUMNS = "user_name, display_name, role, bureau_id, active, failed_count, locked_until, session_epoch"
 
 
 class AuthError(ValueError):
-    """A refused sign-in or account change; the message is safe to show to the user."""
+    """A refused sign-in or account change. The text lives in the i18n catalogue (key and params), so
+    a page shows it in the user's language (`text(lang)`); str() gives both, for the command line."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        self.key = key
+        self.params = params
+        super().__init__(f"{self.text('zh')} / {self.text('en')}")
+
+    def text(self, lang: i18n.Lang) -> str:
+        return i18n.t(self.key, lang, **self.params)
+
+
+def _refused() -> AuthError:
+    """The one sign-in refusal, whatever the reason (unknown, wrong password, disabled, locked)."""
+    return AuthError("auth_refused", max=MAX_FAILURES, minutes=LOCK_MINUTES)
 
 
 @dataclass(frozen=True)
@@ -39,29 +74,101 @@ class User:
     role: Role
     bureau_id: str | None
     active: bool
+    failed_count: int = 0
+    locked_until: dt.datetime | None = None
+    session_epoch: int = 0
+
+    def locked(self, now: dt.datetime | None = None) -> bool:
+        return self.locked_until is not None and self.locked_until > (now or dt.datetime.now())
 
 
 def _row_to_user(row: tuple) -> User:
-    return User(row[0], row[1], row[2], row[3], bool(row[4]))
+    return User(row[0], row[1], row[2], row[3], bool(row[4]), int(row[5] or 0), row[6], int(row[7] or 0))
+
+
+# -- user names --------------------------------------------------------------------------------------
+
+
+def normalise_user_name(text: str) -> str:
+    """NFKC (full-width ａｄｍｉｎ is admin) without surrounding spaces: how a name is stored and looked up."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def _code(char: str) -> str:
+    return f"U+{ord(char):04X}"
+
+
+def _script(char: str) -> str:
+    """latin, han, cyrillic, greek or other, for the characters a user name may mix."""
+    if char.isascii():
+        return "latin" if char.isalpha() else "other"
+    name = unicodedata.name(char, "")
+    for script, prefix in (("han", "CJK UNIFIED IDEOGRAPH"), ("cyrillic", "CYRILLIC"), ("greek", "GREEK")):
+        if name.startswith(prefix):
+            return script
+    return "other"
+
+
+_NAME_PUNCTUATION = frozenset("._-@·")  # · between the parts of a transliterated name: 乌力吉·巴图
+
+
+def check_user_name(text: str) -> str:
+    """The normalised name, or AuthError saying what is wrong with it.
+
+    Allowed: Latin letters and digits, . _ - @ (e-mail names for single sign-on), Chinese characters
+    and ·. Refused: invisible characters (control, zero-width, text-direction), which make two names
+    look the same, and Latin letters mixed with look-alike Cyrillic or Greek ones ("аdmin")."""
+    name = normalise_user_name(text)
+    for char in name:
+        if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
+            raise AuthError("name_invisible", code=_code(char))
+    if not NAME_MIN <= len(name) <= NAME_MAX:
+        raise AuthError("name_length", min=NAME_MIN, max=NAME_MAX, n=len(name))
+    scripts = {_script(c) for c in name}
+    lookalike = next((c for c in name if _script(c) in ("cyrillic", "greek")), None)
+    if lookalike is not None and "latin" in scripts:
+        raise AuthError("name_mixed_script", code=_code(lookalike))
+    for char in name:
+        if not ((char.isascii() and char.isalnum()) or char in _NAME_PUNCTUATION or _script(char) == "han"):
+            shown = char if char.isprintable() and not char.isspace() else " "
+            raise AuthError("name_chars", char=shown, code=_code(char))
+    return name
+
+
+# -- reads ---------------------------------------------------------------------------------------------
 
 
 def get_user(con: duckdb.DuckDBPyConnection, user_name: str) -> User | None:
-    row = db.one(
-        con, "select user_name, display_name, role, bureau_id, active from users where user_name = ?", [user_name]
-    )
+    row = db.one(con, f"select {_COLUMNS} from users where user_name = ?", [normalise_user_name(user_name)])
     return _row_to_user(row) if row else None
 
 
 def list_users(con: duckdb.DuckDBPyConnection) -> list[User]:
-    rows = con.execute(
-        "select user_name, display_name, role, bureau_id, active from users order by role, user_name"
-    ).fetchall()
+    rows = con.execute(f"select {_COLUMNS} from users order by role, user_name").fetchall()
     return [_row_to_user(r) for r in rows]
+
+
+# -- writes ---------------------------------------------------------------------------------------------
+
+
+def _write(con: duckdb.DuckDBPyConnection, work: Callable[[], _T]) -> _T:
+    """Run `work` as one transaction, serialised with every other account write of this process.
+
+    A conflict with a writer outside the lock is retried; if it persists the user is asked to try
+    again (AuthError), never shown duckdb's TransactionException."""
+    with _write_lock:
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                with db.transaction(con):
+                    return work()
+            except duckdb.TransactionException:
+                time.sleep(0.02 * (attempt + 1))
+    raise AuthError("auth_busy")
 
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise AuthError(f"密码至少{MIN_PASSWORD}位 / password must have at least {MIN_PASSWORD} characters")
+        raise AuthError("auth_password_short", n=MIN_PASSWORD)
 
 
 def add_user(
@@ -74,96 +181,171 @@ def add_user(
     display_name: str | None = None,
     by: str = "system",
 ) -> User:
+    name = check_user_name(user_name)
     if role not in ROLES:
-        raise AuthError(f"未知角色 / unknown role: {role}")
+        raise AuthError("auth_unknown_role", role=role)
     if role == "reporter" and not bureau_id:
-        raise AuthError("填报人员必须属于一个责任单位 / a reporter needs a bureau")
+        raise AuthError("auth_reporter_bureau")
     if bureau_id and db.scalar(con, "select count(*) from bureaus where bureau_id = ?", [bureau_id]) == 0:
-        raise AuthError(f"未知责任单位 / unknown bureau: {bureau_id}")
-    if get_user(con, user_name):
-        raise AuthError(f"账号已存在 / user exists: {user_name}")
+        raise AuthError("auth_unknown_bureau", bureau=bureau_id)
     _check_password(password)
-    with db.transaction(con):
+    password_hash = _hasher.hash(password)
+
+    def insert() -> None:
+        # Admin and ADMIN would be two accounts that read alike: one of them is enough.
+        taken = db.scalar(con, "select user_name from users where lower(user_name) = lower(?)", [name])
+        if taken is not None:
+            raise AuthError("auth_user_exists", user=taken)
         con.execute(
-            "insert into users values (?, ?, ?, ?, ?, true, 0, null, now(), now())",
-            [user_name, display_name or user_name, role, bureau_id if role == "reporter" else None,
-             _hasher.hash(password)],
-        )  # fmt: skip
-        db.audit(con, by, "user_add", {"user": user_name, "role": role, "bureau": bureau_id})
-    user = get_user(con, user_name)
+            "insert into users values (?, ?, ?, ?, ?, true, 0, null, now(), now(), 0)",
+            [name, display_name or name, role, bureau_id if role == "reporter" else None, password_hash],
+        )
+        db.audit(con, by, "user_add", {"user": name, "role": role, "bureau": bureau_id})
+
+    _write(con, insert)
+    user = get_user(con, name)
     assert user is not None
     return user
 
 
+def _existing(con: duckdb.DuckDBPyConnection, user_name: str) -> str:
+    user = get_user(con, user_name)
+    if user is None:
+        raise AuthError("auth_no_such_user", user=normalise_user_name(user_name))
+    return user.user_name
+
+
 def set_active(con: duckdb.DuckDBPyConnection, user_name: str, active: bool, *, by: str = "system") -> None:
-    if not get_user(con, user_name):
-        raise AuthError(f"账号不存在 / no such user: {user_name}")
-    with db.transaction(con):
-        con.execute("update users set active = ?, updated_at = now() where user_name = ?", [active, user_name])
-        db.audit(con, by, "user_enable" if active else "user_disable", {"user": user_name})
+    """Disable (its open sessions end at their next request) or enable an account. Enabling also lifts
+    a lock-out: it is how an administrator lets a locked-out colleague back in before 15 minutes."""
+    name = _existing(con, user_name)
+
+    def change() -> None:
+        if active:
+            con.execute(
+                "update users set active = true, failed_count = 0, locked_until = null, updated_at = now() "
+                "where user_name = ?",
+                [name],
+            )
+        else:
+            con.execute(
+                "update users set active = false, session_epoch = session_epoch + 1, updated_at = now() "
+                "where user_name = ?",
+                [name],
+            )
+        db.audit(con, by, "user_enable" if active else "user_disable", {"user": name})
+
+    _write(con, change)
 
 
 def reset_password(con: duckdb.DuckDBPyConnection, user_name: str, password: str, *, by: str = "system") -> None:
-    if not get_user(con, user_name):
-        raise AuthError(f"账号不存在 / no such user: {user_name}")
+    """A new password ends the account's open sessions (whoever knew the old one is out) and its lock."""
+    name = _existing(con, user_name)
     _check_password(password)
-    with db.transaction(con):
+    password_hash = _hasher.hash(password)
+
+    def change() -> None:
         con.execute(
             """
-            update users set password_hash = ?, failed_count = 0, locked_until = null, updated_at = now()
+            update users set password_hash = ?, failed_count = 0, locked_until = null,
+                session_epoch = session_epoch + 1, updated_at = now()
             where user_name = ?
             """,
-            [_hasher.hash(password), user_name],
+            [password_hash, name],
         )
-        db.audit(con, by, "user_reset_password", {"user": user_name})
+        db.audit(con, by, "user_reset_password", {"user": name})
+
+    _write(con, change)
 
 
 def generate_password() -> str:
     return secrets.token_urlsafe(9)
 
 
-def sign_in(con: duckdb.DuckDBPyConnection, user_name: str, password: str, *, now: dt.datetime | None = None) -> User:
-    """Verify a password; count failures and lock the account after MAX_FAILURES in a row."""
-    now = now or dt.datetime.now()
-    row = db.one(
-        con, "select password_hash, active, failed_count, locked_until from users where user_name = ?", [user_name]
-    )
-    generic = "账号或密码错误 / wrong user name or password"
-    if row is None:
-        _hasher.hash(password)  # same cost as a real check: no timing hint that the account is unknown
-        db.audit(con, user_name, "sign_in_failed", {"reason": "unknown_user"})
-        raise AuthError(generic)
-    password_hash, active, failures, locked_until = row
-    if locked_until is not None and locked_until > now:
-        db.audit(con, user_name, "sign_in_refused", {"reason": "locked"})
-        raise AuthError(
-            f"连续{MAX_FAILURES}次密码错误，账号已锁定，请{LOCK_MINUTES}分钟后再试或联系管理员 / account locked"
-        )
-    if not active:
-        db.audit(con, user_name, "sign_in_refused", {"reason": "disabled"})
-        raise AuthError("账号已停用，请联系管理员 / account disabled")
+# -- sign-in --------------------------------------------------------------------------------------------
+
+
+def _verify(password_hash: str, password: str) -> bool:
     try:
-        _hasher.verify(password_hash, password)
+        return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
-        failures = int(failures or 0) + 1
-        lock = now + dt.timedelta(minutes=LOCK_MINUTES) if failures >= MAX_FAILURES else None
-        with db.transaction(con):
-            con.execute(
-                "update users set failed_count = ?, locked_until = ? where user_name = ?",
-                [0 if lock else failures, lock, user_name],
-            )
-            db.audit(con, user_name, "sign_in_failed", {"failures": failures, "locked": lock is not None})
-        if lock:
-            raise AuthError(
-                f"连续{MAX_FAILURES}次密码错误，账号已锁定，请{LOCK_MINUTES}分钟后再试或联系管理员 / account locked"
-            ) from None
-        raise AuthError(generic) from None
-    with db.transaction(con):
-        con.execute("update users set failed_count = 0, locked_until = null where user_name = ?", [user_name])
-        if _hasher.check_needs_rehash(password_hash):
-            con.execute("update users set password_hash = ? where user_name = ?", [_hasher.hash(password), user_name])
-        db.audit(con, user_name, "sign_in", {})
-    user = get_user(con, user_name)
+        return False
+
+
+def _count_failure(con: duckdb.DuckDBPyConnection, name: str, now: dt.datetime) -> None:
+    """One wrong password, counted in one UPDATE: the MAX_FAILURES-th in a row locks the account.
+
+    A lock that has run out starts the count again. An account locked meanwhile by a parallel
+    attempt is not counted (the UPDATE finds no row): that attempt is a refusal."""
+    row = con.execute(
+        """
+        update users set
+            failed_count = (case when locked_until is null then failed_count else 0 end) + 1,
+            locked_until = case
+                when (case when locked_until is null then failed_count else 0 end) + 1 >= ? then ?
+                else null end
+        where user_name = ? and (locked_until is null or locked_until <= ?)
+        returning failed_count, locked_until
+        """,
+        [MAX_FAILURES, now + dt.timedelta(minutes=LOCK_MINUTES), name, now],
+    ).fetchone()
+    if row is None:
+        db.audit(con, name, "sign_in_refused", {"reason": "locked"})
+        return
+    failures, lock = row
+    db.audit(
+        con, name, "sign_in_failed", {"reason": "wrong_password", "failures": int(failures), "locked": lock is not None}
+    )
+
+
+def _record_success(
+    con: duckdb.DuckDBPyConnection, name: str, password_hash: str, password: str, now: dt.datetime
+) -> bool:
+    """Clear the failure count, unless the account was locked, disabled or given a new password
+    between the read and now (then False: the sign-in is refused)."""
+    row = con.execute(
+        """
+        update users set failed_count = 0, locked_until = null
+        where user_name = ? and active and password_hash = ? and (locked_until is null or locked_until <= ?)
+        returning user_name
+        """,
+        [name, password_hash, now],
+    ).fetchone()
+    if row is None:
+        db.audit(con, name, "sign_in_refused", {"reason": "changed_meanwhile"})
+        return False
+    if _hasher.check_needs_rehash(password_hash):
+        con.execute("update users set password_hash = ? where user_name = ?", [_hasher.hash(password), name])
+    db.audit(con, name, "sign_in", {})
+    return True
+
+
+def sign_in(con: duckdb.DuckDBPyConnection, user_name: str, password: str, *, now: dt.datetime | None = None) -> User:
+    """Verify a password; count failures and lock the account after MAX_FAILURES in a row.
+
+    Every refusal raises the same AuthError; the password is checked in every case, so the time
+    taken does not tell an unknown, disabled or locked account from a wrong password either."""
+    now = now or dt.datetime.now()
+    name = normalise_user_name(user_name)
+    row = db.one(con, "select password_hash, active, locked_until from users where user_name = ?", [name])
+    if row is None:
+        _hasher.hash(password)
+        _write(con, lambda: db.audit(con, UNKNOWN_ACCOUNT, "sign_in_failed", {"reason": "unknown_user"}))
+        raise _refused()
+    password_hash, active, locked_until = row
+    matches = _verify(password_hash, password)
+    if locked_until is not None and locked_until > now:
+        _write(con, lambda: db.audit(con, name, "sign_in_refused", {"reason": "locked"}))
+        raise _refused()
+    if not active:
+        _write(con, lambda: db.audit(con, name, "sign_in_refused", {"reason": "disabled"}))
+        raise _refused()
+    if not matches:
+        _write(con, lambda: _count_failure(con, name, now))
+        raise _refused()
+    if not _write(con, lambda: _record_success(con, name, password_hash, password, now)):
+        raise _refused()
+    user = get_user(con, name)
     assert user is not None
     return user
 

@@ -62,7 +62,7 @@ from pptx.slide import Slide
 from pptx.text.text import TextFrame, _Paragraph
 from pptx.util import Emu, Inches, Pt
 
-from monitor import charts, fmt, i18n, progress, queries
+from monitor import charts, export_safe, fmt, i18n, progress, queries
 from monitor.i18n import Lang
 from monitor.style import FONT_FAMILY, STATUS_COLORS, STATUS_ICONS, STATUS_ORDER
 from monitor.targets import TargetsConfig
@@ -143,19 +143,8 @@ class BriefingResult:
 # ---------------------------------------------------------------------------------------------- cells
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-def safe_cell(value: object) -> str:
-    """Text for a spreadsheet cell that can never be read as a formula.
-
-    Text starting with = + - @ (or a tab / line break, which spreadsheet programs skip before
-    looking for one) is prefixed with a single quote, the OWASP advice against formula injection;
-    the caller writes it with ``write_string`` so xlsxwriter never turns it into a formula either."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+# the one rule for every exported file (monitor.export_safe): text starting = + - @ gets a quote
+safe_cell = export_safe.safe_cell
 
 
 # ---------------------------------------------------------------------------------------------- data

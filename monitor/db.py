@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +19,7 @@ import duckdb
 from monitor.targets import ROOT, TargetsConfig
 
 DEFAULT_DB = ROOT / "data" / "warehouse.duckdb"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def db_path(cli_value: str | os.PathLike[str] | None = None) -> Path:
@@ -34,12 +35,97 @@ def archive_dir(path: Path) -> Path:
     return path.parent / "archive"
 
 
+class WarehouseBusy(Exception):
+    """Another process holds the warehouse file (DuckDB lets one process open it read-write).
+
+    The one message for every front end: the CLI prints it and exits 2, the app shows it instead of
+    a traceback. DuckDB's own text names the file and the other process's PID; users need what to do.
+    """
+
+    message_zh = (
+        "数据库正被另一个程序使用（正在运行的应用，或正在执行的命令行导入、重建）。"
+        "同一时间只能有一个程序打开数据库：应用运行时，请在应用内上传报表、导出简报、管理账号；"
+        "如需使用命令行，请先停止应用，或等命令执行完毕后再试。"
+    )
+    message_en = (
+        "The warehouse is in use by another program (the running app, or a command-line load or rebuild). "
+        "Only one program can open it at a time: while the app runs, upload reports, export briefings and "
+        "manage accounts in the app; to use the command line, stop the app first, or try again when the "
+        "command has finished."
+    )
+
+    def __init__(self) -> None:
+        super().__init__(self.message())
+
+    @classmethod
+    def message(cls) -> str:
+        return f"{cls.message_zh}\n{cls.message_en}"
+
+
+def _is_lock_conflict(exc: duckdb.Error) -> bool:
+    return isinstance(exc, duckdb.IOException) and "Could not set lock" in str(exc)
+
+
+def private_umask() -> None:
+    """Make every file this process creates from now on owner-only (at least 0600 / 0700).
+
+    DuckDB creates the warehouse and, after each checkpoint, a new WAL itself with mode 0666 minus
+    the umask, so the process umask is the only way to keep the WAL private. It only ever tightens.
+    """
+    current = os.umask(0o077)
+    os.umask(current | 0o077)
+
+
+def private_dir(path: Path) -> Path:
+    """Create a directory (and missing parents) readable by its owner only; an existing one is kept as is."""
+    if not path.is_dir():
+        private_umask()
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.chmod(0o700)
+    return path
+
+
+def write_private(target: Path, data: bytes) -> None:
+    """Write a file durably and owner-only: a temporary file (0600) in the same directory, fsync,
+    rename over the target, fsync the directory. A crash leaves the old target or the new one,
+    never half a file (and at worst a stray *.tmp, which nothing reads)."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
 def connect(path: Path | str | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open (and create or migrate) the warehouse."""
+    """Open (and create or migrate) the warehouse.
+
+    Raises WarehouseBusy when another process holds the file. A file created here, its WAL and a data
+    directory created here are readable by their owner only.
+    """
     p = db_path(path)
+    private_umask()
+    created = False
     if not read_only:
-        p.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(p), read_only=read_only)
+        private_dir(p.parent)
+        created = not p.exists()
+    try:
+        con = duckdb.connect(str(p), read_only=read_only)
+    except duckdb.Error as exc:
+        if _is_lock_conflict(exc):
+            raise WarehouseBusy() from None
+        raise
+    if created:
+        p.chmod(0o600)
     if not read_only:
         migrate(con)
     return con
@@ -171,6 +257,14 @@ MIGRATIONS: list[str] = [
         created_at timestamp not null,
         updated_at timestamp not null
     );
+    """,
+    # 2 -> 3: sessions end when an account is disabled or its password reset (the epoch moves on);
+    # a rejected file keeps only its first problems, so the total is stored beside them; rows whose
+    # value cell is empty mean "not reported this month" and are counted, not loaded.
+    """
+    alter table users add column session_epoch integer default 0;
+    alter table submissions add column problems_total integer default 0;
+    alter table submissions add column rows_skipped integer default 0;
     """,
 ]
 

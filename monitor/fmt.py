@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 
 import pandas as pd
 
@@ -80,3 +81,15 @@ def singular(unit: str) -> str:
     elif noun.endswith("s") and not noun.endswith("ss"):
         noun = noun[:-1]
     return noun + space + rest
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&=])")
+_LINE_BREAK = re.compile(r"\r\n|[\r\n\v\f\x85\u2028\u2029]")
+
+
+def plain(text: object) -> str:
+    """Text a user typed or uploaded (a file name, a user name, a note), safe to put inside a message
+    that Streamlit renders as Markdown: every Markdown and HTML character is escaped, so
+    `[x](http://…)` or `![x](…)` shows as typed and never becomes a link or an outside image fetch."""
+    # a line break would start a new Markdown block (a heading, a list, a code block): one line only
+    return _LINE_BREAK.sub(" ", _MARKDOWN_SPECIAL.sub(r"\\\1", str(text)))

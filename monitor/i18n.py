@@ -64,6 +64,43 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "仅在演示数据模式下显示。正式环境由管理员创建账号。",
         "Shown only with the demo dataset. In production an administrator creates accounts.",
     ),
+    # accounts (monitor/auth.py): one refusal for every failed sign-in; the real reason is in the audit log
+    "auth_refused": (
+        "账号或密码错误，或账号暂不可用。连续{max}次失败将锁定{minutes}分钟；如无法登录，请联系管理员。",
+        "Wrong user name or password, or the account is not available. {max} failures in a row lock it for "
+        "{minutes} minutes; if you cannot sign in, contact your administrator.",
+    ),
+    "auth_busy": ("系统繁忙，请稍后再试。", "The system is busy; please try again in a moment."),
+    "auth_password_short": ("密码至少{n}位。", "A password needs at least {n} characters."),
+    "auth_unknown_role": ("未知角色：{role}", "Unknown role: {role}"),
+    "auth_reporter_bureau": ("填报人员必须属于一个责任单位。", "A bureau reporter needs a bureau."),
+    "auth_unknown_bureau": ("未知责任单位：{bureau}", "Unknown bureau: {bureau}"),
+    "auth_user_exists": ("账号已存在：{user}", "The account already exists: {user}"),
+    "auth_no_such_user": ("账号不存在：{user}", "No such account: {user}"),
+    "auth_passwords_differ": ("两次输入的密码不一致。", "The two passwords differ."),
+    "name_length": (
+        "账号长度应为{min}至{max}个字符，现为{n}个。",
+        "A user name has {min} to {max} characters; this one has {n}.",
+    ),
+    "name_invisible": (
+        "账号含有不可见字符（控制、零宽或文字方向字符 {code}），请重新输入。",
+        "The user name contains an invisible character (control, zero-width or text direction, {code}); type it again.",
+    ),
+    "name_mixed_script": (
+        "账号中英文字母混有形近的西里尔或希腊字母（{code}），请只用英文字母。",
+        "The user name mixes Latin letters with a look-alike Cyrillic or Greek letter ({code}); "
+        "use Latin letters only.",
+    ),
+    "name_chars": (
+        "账号只能包含英文字母、数字、汉字和 . _ - @ ·，不能包含“{char}”（{code}）。",
+        "A user name may contain only Latin letters, digits, Chinese characters and . _ - @ ·, not “{char}” ({code}).",
+    ),
+    "user_unknown_account": ("（不存在的账号）", "(unknown account)"),
+    "session_ended": (
+        "账号已被停用或密码已重置，本次登录已结束。请重新登录；如无法登录，请联系管理员。",
+        "Your account was disabled or its password reset, so this session has ended. Sign in again; "
+        "if you cannot, contact your administrator.",
+    ),
     # navigation
     "nav_overview": ("总览", "Overview"),
     "nav_detail": ("指标详情", "Target detail"),
@@ -143,6 +180,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "outliers": ("异常值提示", "Outlier warnings"),
     "rejected": ("被拒绝的行", "Rejected rows"),
     "audit": ("操作日志", "Audit log"),
+    "dq_own_history": ("本单位报送记录", "Your bureau's submissions"),
     "nothing": ("无", "None"),
     # upload
     "up_template": ("下载模板", "Template"),
@@ -170,17 +208,47 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "up_fix_reason": ("更正原因（必填）", "Reason for the correction (required)"),
     "up_fix_submit": ("提交更正", "Submit correction"),
     "up_fix_reason_required": ("请填写更正原因。", "A reason is required."),
+    "up_rejected_many": (
+        "发现{n}个问题，文件未导入（仅列出前{shown}个），数据未做任何更改。请按下表修改后重新上传。",
+        "{n} problems found; nothing was loaded (only the first {shown} are listed). Fix them and upload again.",
+    ),
+    "up_changes": (
+        "本文件将修改{n}个已报送的数值（见下表），导入前请填写修改原因。",
+        "This file changes {n} figure(s) already reported (below); give a reason before loading.",
+    ),
+    "up_change_reason": ("修改原因（必填）", "Reason for the changes (required)"),
+    "up_change_reason_required": (
+        "本文件修改了已报送的数值，请先填写修改原因。",
+        "This file changes figures already reported: give a reason first.",
+    ),
+    "tc_old_value": ("原数值", "Reported"),
+    "tc_new_value": ("新数值", "New figure"),
     # admin
     "adm_users": ("账号管理", "Accounts"),
     "adm_targets": ("目标配置", "Targets"),
-    "adm_active": ("启用", "Active"),
     "adm_add": ("新增账号", "Add account"),
     "adm_new_password": ("新密码（重置时填写）", "New password (for reset)"),
     "adm_disable": ("停用", "Disable"),
     "adm_enable": ("启用", "Enable"),
     "adm_reset": ("重置密码", "Reset password"),
-    "adm_done": ("已完成。", "Done."),
     "adm_not_self": ("不能停用自己的账号。", "You cannot disable your own account."),
+    "adm_added": ("已新增账号 {user}（{role}）。", "Account {user} added ({role})."),
+    "adm_disabled": (
+        "已停用账号 {user}，其已登录的会话将在下一次操作时结束。",
+        "Account {user} disabled; its open sessions end at their next request.",
+    ),
+    "adm_enabled": ("已启用账号 {user}（如有锁定已解除）。", "Account {user} enabled (and unlocked if it was locked)."),
+    "adm_reset_done": (
+        "已重置账号 {user} 的密码，其已登录的会话将在下一次操作时结束。",
+        "Password of {user} reset; its open sessions end at their next request.",
+    ),
+    "adm_state": ("状态", "State"),
+    "adm_state_active": ("启用", "Active"),
+    "adm_state_disabled": ("已停用", "Disabled"),
+    "adm_state_locked": ("已锁定", "Locked"),
+    "adm_locked_until": ("锁定至", "Locked until"),
+    "adm_failed_count": ("连续失败次数", "Failures in a row"),
+    "adm_display_name": ("姓名", "Name"),
     "adm_targets_help": (
         "当前 targets.yaml：{kpis}个指标，{targets}项目标。修改文件后点击重新加载（先校验，有错不生效）。",
         "targets.yaml now has {kpis} KPIs and {targets} targets. After editing it, reload (validated first).",

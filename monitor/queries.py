@@ -28,8 +28,21 @@ def data_version(con: duckdb.DuckDBPyConnection) -> str:
     return f"{row[0]}:{row[1]}:{row[2][:12]}" if row else "0"
 
 
-def is_demo(con: duckdb.DuckDBPyConnection) -> bool:
+def holds_demo_data(con: duckdb.DuckDBPyConnection) -> bool:
+    """The demo dataset was loaded: its figures are synthetic, so every page says so (even after a
+    real account was added, when the demo passwords are no longer listed)."""
     return db.get_meta(con, "dataset") == "demo"
+
+
+def is_demo(con: duckdb.DuckDBPyConnection) -> bool:
+    """True only while everything in the warehouse is the demo's: the demo flag is set and every
+    account and every submission is the demo's (etl.demo.non_demo_content). The sign-in page lists
+    the demo passwords on this, so one real account or upload hides them."""
+    if not holds_demo_data(con):
+        return False
+    from etl.demo import non_demo_content  # only for a demo warehouse: keeps the app's cold start light
+
+    return non_demo_content(con) == (0, 0)
 
 
 def months_with_data(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
@@ -157,17 +170,20 @@ def reporting_status(con: duckdb.DuckDBPyConnection, start: dt.date, as_of: dt.d
     ).df()
 
 
-def rejected_rows(con: duckdb.DuckDBPyConnection, limit: int = 500) -> pd.DataFrame:
+def rejected_rows(con: duckdb.DuckDBPyConnection, bureau_id: str | None = None, limit: int = 500) -> pd.DataFrame:
+    """Rejected rows, newest first; of one bureau only when bureau_id is given (a reporter never sees
+    what another bureau typed into its files)."""
     return con.execute(
         """
         select s.submitted_at, s.bureau_id, s.user_name, r.file_name, r.row_number, r.column_name,
                r.value, r.reason_zh, r.reason_en
         from rejected_rows as r
         join submissions as s using (submission_id)
+        where ? is null or s.bureau_id = ?
         order by s.submitted_at desc, r.row_number
         limit ?
         """,
-        [limit],
+        [bureau_id, bureau_id, limit],
     ).df()
 
 
@@ -186,10 +202,17 @@ def load_warnings(con: duckdb.DuckDBPyConnection, limit: int = 500) -> pd.DataFr
 
 
 def audit_log(con: duckdb.DuckDBPyConnection, limit: int = 500) -> pd.DataFrame:
+    """The newest events, for administrators only (pages check the role before calling this)."""
     return con.execute(
         "select event_id, logged_at, user_name, action, detail from audit_log order by event_id desc limit ?",
         [limit],
     ).df()
+
+
+def audit_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The newest event's id: part of the audit log's cache key, since sign-ins and account changes
+    are logged without changing the data version."""
+    return int(db.scalar(con, "select coalesce(max(event_id), 0) from audit_log") or 0)
 
 
 def submissions(con: duckdb.DuckDBPyConnection, bureau_id: str | None = None, limit: int = 500) -> pd.DataFrame:

@@ -40,7 +40,9 @@ def _sso_user() -> User | None:
 
 
 def current_user() -> User | None:
-    """The signed-in user, re-read from the warehouse so a disabled account is out at once."""
+    """The signed-in user, re-read from the warehouse on every request: a disabled account, or one
+    whose password was reset since this session signed in (its session epoch moved on), is signed
+    out here, with a message on the sign-in page."""
     name = st.session_state.get("user_name")
     if not name:
         return _sso_user()
@@ -53,21 +55,23 @@ def current_user() -> User | None:
         sign_out(reason="expired")
         return None
     user = auth.get_user(ui_data.con(), name)
-    if user is None or not user.active:
-        sign_out(reason="disabled")
+    # a session from before epochs were stored holds none: 0, the epoch every account starts with
+    if user is None or not user.active or user.session_epoch != st.session_state.get("session_epoch", 0):
+        sign_out(reason="ended")
         return None
     st.session_state["last_seen"] = now
     return user
 
 
 def start(user: User) -> None:
+    """Remember who signed in, when, and the account's session epoch (see current_user)."""
     now = dt.datetime.now()
-    st.session_state.update(user_name=user.user_name, signed_in_at=now, last_seen=now)
+    st.session_state.update(user_name=user.user_name, signed_in_at=now, last_seen=now, session_epoch=user.session_epoch)
 
 
 def sign_out(reason: str = "sign_out") -> None:
     name = st.session_state.pop("user_name", None)
-    for key in ("signed_in_at", "last_seen"):
+    for key in ("signed_in_at", "last_seen", "session_epoch"):
         st.session_state.pop(key, None)
     if name and reason == "sign_out":
         from monitor import db
@@ -77,6 +81,8 @@ def sign_out(reason: str = "sign_out") -> None:
         st.logout()
     if reason == "expired":
         st.session_state["session_expired"] = True
+    elif reason == "ended":
+        st.session_state["session_ended"] = True
 
 
 def require(page: str) -> User:

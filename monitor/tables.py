@@ -114,4 +114,51 @@ def localise(frame: pd.DataFrame, lang: i18n.Lang, names: Mapping[str, Mapping[s
             out[column] = out[column].fillna("")
     if "detail" in out.columns:
         out["detail"] = out["detail"].replace("{}", "")  # an event with nothing more to say
+    if "user_name" in out.columns:  # a failed sign-in with a name that has no account (monitor.auth)
+        out["user_name"] = out["user_name"].replace("unknown account", i18n.t("user_unknown_account", lang))
     return out.rename(columns={c: i18n.t(k, lang) for c, k in COLUMN_KEYS.items() if c in out.columns})
+
+
+FLAG_UNIT = "是否完成"  # milestones: 1 = done, 0 = not yet (as monitor.ui.number shows them)
+
+
+def figure(value: float, unit_zh: str, unit_en: str, lang: i18n.Lang) -> str:
+    """One reported figure as the pages show it: 1.5万套, 30%, 已完成."""
+    if unit_zh == FLAG_UNIT:
+        done = value >= 1
+        return ("已完成" if done else "未完成") if lang == "zh" else ("done" if done else "not done")
+    return fmt.number_zh(value, unit_zh) if lang == "zh" else fmt.number_en(value, unit_en)
+
+
+def changes(
+    frame: pd.DataFrame, kpis: Mapping[str, object], districts: Mapping[str, object], lang: i18n.Lang
+) -> pd.DataFrame:
+    """LoadResult.changes (kpi_id, district_id, period, old_value, new_value) as the clerk reads them:
+    KPI and district names, 2026年10月, each figure with its unit. `kpis` / `districts` map ids to the
+    config records (name_zh, name_en, unit_zh, unit_en); an unknown id is shown as it is."""
+    month = fmt.month_zh if lang == "zh" else fmt.month_en
+    rows = []
+    for r in frame.itertuples(index=False):
+        kpi = kpis.get(r.kpi_id)
+        district = districts.get(r.district_id)
+        unit_zh, unit_en = (getattr(kpi, "unit_zh", ""), getattr(kpi, "unit_en", "")) if kpi else ("", "")
+        rows.append(
+            [
+                getattr(kpi, f"name_{lang}") if kpi else r.kpi_id,
+                getattr(district, f"name_{lang}") if district else r.district_id,
+                month(r.period),
+                figure(float(r.old_value), unit_zh, unit_en, lang),
+                figure(float(r.new_value), unit_zh, unit_en, lang),
+            ]
+        )
+    headers = [i18n.t(k, lang) for k in ("tc_kpi", "col_district", "month", "tc_old_value", "tc_new_value")]
+    return pd.DataFrame(rows, columns=headers)
+
+
+def change_lines(frame: pd.DataFrame, kpis: Mapping[str, object], districts: Mapping[str, object]) -> list[str]:
+    """The same changes as lines for the command line: 指标 · 旗区 · 2026年10月：120套 → 135套."""
+    shown = changes(frame, kpis, districts, "zh")
+    return [
+        f"{kpi} · {district} · {month}：{old} → {new}"
+        for kpi, district, month, old, new in shown.itertuples(index=False)
+    ]

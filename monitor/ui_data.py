@@ -33,7 +33,13 @@ def config() -> TargetsConfig:
 
 @st.cache_resource(show_spinner=False)
 def _connection(path: str) -> duckdb.DuckDBPyConnection:
-    return db.open_warehouse(path, config())
+    """The app's one connection. While a command-line load or rebuild holds the file, every page
+    says so and stops (nothing is cached, so the next rerun tries again)."""
+    try:
+        return db.open_warehouse(path, config())
+    except db.WarehouseBusy:
+        st.error(f"{db.WarehouseBusy.message_zh}\n\n{db.WarehouseBusy.message_en}", icon=":material/lock:")
+        st.stop()
 
 
 def con() -> duckdb.DuckDBPyConnection:
@@ -51,7 +57,19 @@ def months(v: str) -> list[dt.date]:
 
 
 @st.cache_data(show_spinner=False)
+def holds_demo_data(v: str) -> bool:
+    return queries.holds_demo_data(con())
+
+
+def audit_version() -> str:
+    """The data version plus the newest audit event: the key of what changes with accounts and
+    sign-ins (the audit log, whether everything is still demo), which the data version does not see."""
+    return f"{version()}:{queries.audit_version(con())}"
+
+
+@st.cache_data(show_spinner=False)
 def is_demo(v: str) -> bool:
+    """Key it with audit_version(): adding an account or resetting a password ends the demo state."""
     return queries.is_demo(con())
 
 
@@ -154,8 +172,8 @@ def template(v: str, bureau_id: str, period: dt.date) -> tuple[bytes, int]:
 
 
 @st.cache_data(show_spinner=False)
-def rejected_rows(v: str) -> pd.DataFrame:
-    return queries.rejected_rows(con())
+def rejected_rows(v: str, bureau_id: str | None = None) -> pd.DataFrame:
+    return queries.rejected_rows(con(), bureau_id)
 
 
 @st.cache_data(show_spinner=False)
@@ -193,7 +211,10 @@ def check_upload(v: str, file_name: str, data: bytes, bureau_id: str) -> LoadRes
 def submit(
     file_name: str, data: bytes, bureau_id: str, user: str, *, key: str, reason: str | None = None
 ) -> LoadResult:
-    """Load once per file per session: a rerun of the page does not submit the same bytes twice."""
+    """Load once per file per session: a rerun of the page does not submit the same bytes twice.
+
+    A file that changes figures already reported loads only with a reason (outcome "needs_reason"
+    otherwise, nothing written, not remembered: the clerk may add the reason and try again)."""
     done = st.session_state.setdefault("_submitted", {})
     if key in done:
         return done[key]
@@ -202,9 +223,10 @@ def submit(
     with _write_lock:
         result = load_bytes(
             file_name, data, cfg, bureau_id, user, con(), archive=db.archive_dir(path),
-            max_mb=cfg.reporting.max_upload_mb, reason=reason,
+            max_mb=cfg.reporting.max_upload_mb, reason=reason, require_reason=True,
         )  # fmt: skip
-    done[key] = result
+    if result.outcome != "needs_reason":
+        done[key] = result
     return result
 
 

@@ -34,7 +34,7 @@ def _password(given: str | None) -> str:
         return given
     first = getpass.getpass("密码 / password: ")
     if first != getpass.getpass("再次输入 / again: "):
-        raise auth.AuthError("两次输入的密码不一致 / passwords differ")
+        raise auth.AuthError("auth_passwords_differ")
     return first
 
 

@@ -1,69 +1,110 @@
-"""系统管理 Administration: accounts, reloading targets.yaml, the audit log (read-only)."""
+"""系统管理 Administration: accounts, reloading targets.yaml, the audit log (read-only, admins only).
+
+An account change runs first and the page is then drawn again (st.rerun) with the message kept in
+st.session_state, so the list always shows the state after the change. The add form keeps what was
+typed when the account is refused, and is drawn empty after a success.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import streamlit as st
 
-from monitor import auth, session, ui, ui_data
+from monitor import auth, fmt, session, ui, ui_data
 from monitor.ui import T
 
-user = session.require("admin")
+user = session.require("admin")  # before anything is read: the role check is on the server, per request
 lang = ui.lang()
 cfg = ui_data.config()
 bureau_names = {b.id: (b.name_zh if lang == "zh" else b.name_en) for b in cfg.bureaus}
-st.title(T("nav_admin"))
+ADD_KEYS = ("adm_add_name", "adm_add_role", "adm_add_bureau", "adm_add_password")
+CHANGE_KEYS = ("adm_new_password",)
+for key in st.session_state.pop("_adm_clear", ()):
+    st.session_state.pop(key, None)  # widgets not drawn yet in this run: they come back empty
 
+
+def done(message: str, clear: tuple[str, ...]) -> None:
+    """Draw the page again, so the list shows the change, with the message and the used form emptied."""
+    st.session_state["_adm_message"] = message
+    st.session_state["_adm_clear"] = clear
+    st.rerun()
+
+
+def refused(exc: auth.AuthError) -> None:
+    st.error(fmt.plain(exc.text(lang)))  # may quote a typed user name: shown as text
+
+
+def state(account: auth.User, now: dt.datetime) -> str:
+    if not account.active:
+        return T("adm_state_disabled")
+    return T("adm_state_locked") if account.locked(now) else T("adm_state_active")
+
+
+st.title(T("nav_admin"))
 tab_users, tab_targets, tab_audit = st.tabs([T("adm_users"), T("adm_targets"), T("audit")])
 with tab_users:
+    message = st.session_state.pop("_adm_message", None)
+    if message:
+        st.success(message)
+    accounts = auth.list_users(ui_data.con())
+    now = dt.datetime.now()
     st.dataframe(
         [
-            {T("user_name"): u.user_name, T("role"): T(f"role_{u.role}"),
-             T("f_bureau"): bureau_names.get(u.bureau_id, u.bureau_id) if u.bureau_id else "",
-             T("adm_active"): "✔" if u.active else "✘"}
-            for u in auth.list_users(ui_data.con())
+            {T("user_name"): a.user_name, T("adm_display_name"): a.display_name, T("role"): T(f"role_{a.role}"),
+             T("f_bureau"): bureau_names.get(a.bureau_id, a.bureau_id) if a.bureau_id else "",
+             T("adm_state"): state(a, now),
+             T("adm_locked_until"): f"{a.locked_until:%Y-%m-%d %H:%M}" if a.locked(now) else "",
+             T("adm_failed_count"): a.failed_count}
+            for a in accounts
         ],
         hide_index=True,
         width="stretch",
     )  # fmt: skip
-    with st.form("adm_add_user", clear_on_submit=True):
+    with st.form("adm_add_user", clear_on_submit=False):
         c1, c2, c3 = st.columns(3)
-        name = c1.text_input(T("user_name"))
-        role = c2.selectbox(T("role"), list(auth.ROLES), format_func=lambda r: T(f"role_{r}"))
+        name = c1.text_input(T("user_name"), key="adm_add_name")
+        role = c2.selectbox(T("role"), list(auth.ROLES), format_func=lambda r: T(f"role_{r}"), key="adm_add_role")
         bureau = c3.selectbox(
-            T("f_bureau"), [""] + [b.id for b in cfg.bureaus], format_func=lambda b: bureau_names[b] if b else "—"
-        )
-        password = st.text_input(T("password"), type="password")
-        if st.form_submit_button(T("adm_add")):
-            try:
-                with ui_data.writing():
-                    auth.add_user(
-                        ui_data.con(), name.strip(), password, role, bureau_id=bureau or None, by=user.user_name
-                    )
-                st.success(T("adm_done"))
-            except auth.AuthError as exc:
-                st.error(str(exc))
+            T("f_bureau"), [""] + [b.id for b in cfg.bureaus], format_func=lambda b: bureau_names[b] if b else "—",
+            key="adm_add_bureau",
+        )  # fmt: skip
+        password = st.text_input(T("password"), type="password", key="adm_add_password")
+        add = st.form_submit_button(T("adm_add"))
+    if add:
+        try:
+            with ui_data.writing():
+                added = auth.add_user(ui_data.con(), name, password, role, bureau_id=bureau or None, by=user.user_name)
+        except auth.AuthError as exc:
+            refused(exc)
+        else:
+            done(T("adm_added", user=fmt.plain(added.user_name), role=T(f"role_{added.role}")), ADD_KEYS)
     with st.form("adm_change_user"):
-        names = [u.user_name for u in auth.list_users(ui_data.con())]
-        target = st.selectbox(T("user_name"), names)
-        new_password = st.text_input(T("adm_new_password"), type="password")
+        target = st.selectbox(T("user_name"), [a.user_name for a in accounts], key="adm_change_target")
+        new_password = st.text_input(T("adm_new_password"), type="password", key="adm_new_password")
         c1, c2, c3 = st.columns(3)
         disable = c1.form_submit_button(T("adm_disable"))
         enable = c2.form_submit_button(T("adm_enable"))
         reset = c3.form_submit_button(T("adm_reset"))
-    try:
-        if disable or enable:
-            if target == user.user_name:
+    if (disable or enable or reset) and target:
+        shown = fmt.plain(target)
+        try:
+            if disable and target == user.user_name:
                 st.error(T("adm_not_self"))
-            else:
+            elif disable or enable:
                 with ui_data.writing():
                     auth.set_active(ui_data.con(), target, bool(enable), by=user.user_name)
-                st.success(T("adm_done"))
-        if reset:
-            with ui_data.writing():
-                auth.reset_password(ui_data.con(), target, new_password, by=user.user_name)
-            st.success(T("adm_done"))
-    except auth.AuthError as exc:
-        st.error(str(exc))
+                done(T("adm_enabled" if enable else "adm_disabled", user=shown), ())
+            else:
+                with ui_data.writing():
+                    auth.reset_password(ui_data.con(), target, new_password, by=user.user_name)
+                if target == user.user_name:  # one's own new password: this session goes on
+                    fresh = auth.get_user(ui_data.con(), target)
+                    if fresh is not None:
+                        session.start(fresh)
+                done(T("adm_reset_done", user=shown), CHANGE_KEYS)
+        except auth.AuthError as exc:
+            refused(exc)
 
 with tab_targets:
     st.write(T("adm_targets_help", kpis=len(cfg.kpis), targets=len(cfg.targets)))
@@ -77,4 +118,6 @@ with tab_targets:
 
 with tab_audit:
     st.caption(T("adm_audit_note"))
-    st.dataframe(ui_data.records(ui_data.audit_log(ui_data.version()), lang), hide_index=True, width="stretch")
+    # keyed on the newest event too: sign-ins and account changes do not change the data version
+    log = ui_data.audit_log(ui_data.audit_version())
+    st.dataframe(ui_data.records(log, lang), hide_index=True, width="stretch")

@@ -13,6 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from monitor import briefing, session, ui, ui_data
+from monitor.fmt import plain
 from monitor.ui import T
 
 session.require("briefing")
@@ -84,7 +85,7 @@ if st.button(T("brief_generate"), type="primary", disabled=not selected, key="br
             }
     except briefing.BriefingError as exc:
         bar.empty()
-        st.error(T("brief_failed", error=exc))
+        st.error(T("brief_failed", error=plain(exc)))
     else:
         st.session_state[STATE_KEY] = {
             "signature": signature,

@@ -1,13 +1,21 @@
-"""数据质量 Data quality: missing and late reports, outlier warnings, rejected rows, the audit log."""
+"""数据质量 Data quality: missing and late reports, outlier warnings, rejected rows, and a history tab
+that depends on the role (checked here, on the server, on every run):
+
+* admin: the full audit log (also on the admin page: both are where an administrator reviews data);
+* reporter: the own bureau's submissions only, never the audit log (it holds failed sign-ins, whose
+  typed names may be passwords, and other bureaus' activity);
+* leader: no history tab.
+"""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from monitor import session, ui, ui_data
 from monitor.ui import T
 
-session.require("quality")
+user = session.require("quality")
 as_of = ui.require_data()
 lang = ui.lang()
 v = ui_data.version()
@@ -17,22 +25,25 @@ st.title(T("nav_quality"))
 missing = rates[~rates["received"]]
 late = rates[rates["received"] & ~rates["on_time"]]
 warnings = ui_data.load_warnings(v)
-rejected = ui_data.rejected_rows(v)
+# a reporter sees only its own bureau's rejected rows: values typed into other bureaus' files are theirs
+rejected = ui_data.rejected_rows(v, user.bureau_id if user.role == "reporter" else None)
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(T("missing_reports"), len(missing))
 c2.metric(T("late_list"), len(late))
 c3.metric(T("outliers"), len(warnings))
 c4.metric(T("rejected"), len(rejected))
 
-tabs = st.tabs([T("missing_reports"), T("late_list"), T("outliers"), T("rejected"), T("audit")])
-shown = (
-    missing[["bureau_id", "period"]],
-    late[["bureau_id", "period", "due_date", "first_submitted_at"]],
-    warnings,
-    rejected,
-    ui_data.audit_log(v),
-)
-for tab, frame in zip(tabs, shown, strict=True):
+shown: dict[str, pd.DataFrame] = {
+    T("missing_reports"): missing[["bureau_id", "period"]],
+    T("late_list"): late[["bureau_id", "period", "due_date", "first_submitted_at"]],
+    T("outliers"): warnings,
+    T("rejected"): rejected,
+}
+if user.role == "admin":
+    shown[T("audit")] = ui_data.audit_log(ui_data.audit_version())
+elif user.role == "reporter" and user.bureau_id:
+    shown[T("dq_own_history")] = ui_data.submissions(v, user.bureau_id).drop(columns="bureau_id")
+for tab, frame in zip(st.tabs(list(shown)), shown.values(), strict=True):
     with tab:
         if frame.empty:
             st.write(T("nothing"))

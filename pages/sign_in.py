@@ -1,4 +1,7 @@
-"""登录 Sign-in. In demo mode the demo accounts are listed (never in production)."""
+"""登录 Sign-in. In demo mode the demo accounts are listed (never in production).
+
+Every refusal shows the same message in the user's language (auth.AuthError.text): the form never
+says whether a name exists, is disabled or locked. The audit log and the admin page know."""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ st.title(T("app_title"))
 st.caption(T("app_subtitle"))
 if st.session_state.pop("session_expired", False):
     st.warning(T("session_expired"))
+if st.session_state.pop("session_ended", False):
+    st.warning(T("session_ended"))
 
 with st.form("sign_in", clear_on_submit=False):
     user_name = st.text_input(T("user_name"), key="sign_in_user")
@@ -18,9 +23,9 @@ with st.form("sign_in", clear_on_submit=False):
     submitted = st.form_submit_button(T("sign_in"), type="primary")
 if submitted:
     try:
-        user = auth.sign_in(ui_data.con(), user_name.strip(), password)
+        user = auth.sign_in(ui_data.con(), user_name, password)  # the name is normalised as stored
     except auth.AuthError as exc:
-        st.error(str(exc))
+        st.error(exc.text(ui.lang()))  # a catalogue text: nothing the user typed
     else:
         session.start(user)
         st.rerun()
@@ -28,7 +33,7 @@ if submitted:
 if session.sso_configured():
     st.button(T("sso_sign_in"), on_click=st.login, key="sso_sign_in")
 
-if ui_data.is_demo(ui_data.version()):
+if ui_data.is_demo(ui_data.audit_version()):
     from etl.demo import demo_accounts
 
     with st.expander(T("demo_accounts"), expanded=False):

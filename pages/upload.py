@@ -7,7 +7,9 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from monitor import i18n, session, ui, ui_data
+from etl.load import MAX_STORED_PROBLEMS, safe_name
+from monitor import export_safe, i18n, session, tables, ui, ui_data
+from monitor.fmt import plain
 from monitor.ui import T
 
 user = session.require("upload")
@@ -24,8 +26,9 @@ else:
     bureau = user.bureau_id or ""
     st.caption(f"{T('f_bureau')}{'：' if lang == 'zh' else ': '}{names.get(bureau, bureau)}")
 
-today = dt.date.today()
-periods = [p.date() for p in pd.date_range(cfg.policy.start, today, freq="MS")][::-1]
+# a month can be reported from the 1st of the following month on: the newest month offered is last month
+last_month = (dt.date.today().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+periods = [p.date() for p in pd.date_range(cfg.policy.start, last_month, freq="MS")][::-1]
 
 tab_template, tab_upload, tab_fix, tab_history = st.tabs(
     [T("up_template"), T("up_upload"), T("up_correct"), T("up_history")]
@@ -33,7 +36,7 @@ tab_template, tab_upload, tab_fix, tab_history = st.tabs(
 
 with tab_template:
     # default: last month, the one being reported now (due by the 10th)
-    period = ui.month_select(T("month"), periods, key="up_template_period", index=min(1, len(periods) - 1))
+    period = ui.month_select(T("month"), periods, key="up_template_period")
     template, n = ui_data.template(v, bureau, period)
     st.download_button(
         T("up_download_template", n=n),
@@ -53,43 +56,65 @@ with tab_upload:
         if preview.problems:
             # a bad file is recorded as a rejected submission (audit), the data is untouched
             result = ui_data.submit(upload.name, data, bureau, user.user_name, key=f"rej:{preview.sha256}")
-            st.error(T("up_rejected", n=len(result.problems)))
+            # the same first problems as stored with the rejected submission, and the true total
+            shown = result.problems[:MAX_STORED_PROBLEMS]
+            total = max(result.problems_total, len(result.problems))
+            if total > len(shown):
+                st.error(T("up_rejected_many", n=total, shown=len(shown)))
+            else:
+                st.error(T("up_rejected", n=total))
             problems = pd.DataFrame(
                 {
-                    T("up_row"): [p.row for p in result.problems],
-                    T("up_column"): [p.column for p in result.problems],
-                    T("value"): [p.value for p in result.problems],
-                    T("up_reason"): [p.reason_zh if lang == "zh" else p.reason_en for p in result.problems],
+                    T("up_row"): pd.array([p.row for p in shown], dtype="Int64"),
+                    T("up_column"): [p.column for p in shown],
+                    T("value"): [p.value for p in shown],
+                    T("up_reason"): [p.reason_zh if lang == "zh" else p.reason_en for p in shown],
                 }
             )
             st.dataframe(problems, hide_index=True, width="stretch", key="up_problems")
             st.download_button(
                 T("up_download_problems"),
-                problems.to_csv(index=False).encode("utf-8-sig"),
-                file_name=f"rejected_{upload.name}.csv",
+                export_safe.safe_csv(problems),  # a value typed as =HYPERLINK(…) stays text in Excel
+                file_name=f"rejected_{safe_name(upload.name)}.csv",
                 mime="text/csv",
                 key="up_problems_download",
             )
         elif preview.outcome == "duplicate":  # the same file again, and nothing changed since: no button
-            st.info(preview.summary_zh() if lang == "zh" else preview.summary_en())
+            st.info(plain(preview.summary_zh() if lang == "zh" else preview.summary_en()))
         else:
-            st.success(preview.summary_zh() if lang == "zh" else preview.summary_en())
+            st.success(plain(preview.summary_zh() if lang == "zh" else preview.summary_en()))
             for w in preview.warnings:
-                st.warning(w.zh() if lang == "zh" else w.en())
+                st.warning(plain(w.zh() if lang == "zh" else w.en()))
+            # a re-upload that revises reported figures says which, and needs a reason like a correction
+            changes = preview.changes if preview.changes is not None else pd.DataFrame()
+            reason = ""
+            if len(changes):
+                st.warning(T("up_changes", n=len(changes)))
+                shown_changes = tables.changes(changes, cfg.kpi_by_id, cfg.district_by_id, lang)
+                st.dataframe(shown_changes, hide_index=True, width="stretch", key="up_changes")
+                reason = st.text_area(T("up_change_reason"), key=f"up_change_reason_{preview.sha256[:16]}")
             st.dataframe(
                 ui_data.records(preview.typed_rows, lang),
                 hide_index=True,
                 width="stretch",
             )
             if st.button(T("up_commit"), type="primary", key="up_commit"):
-                with st.spinner(T("up_loading")):
-                    result = ui_data.submit(upload.name, data, bureau, user.user_name, key=f"ok:{preview.sha256}")
-                if result.outcome == "accepted":
-                    st.success(result.summary_zh() if lang == "zh" else result.summary_en())
-                elif result.outcome == "duplicate":
-                    st.info(result.summary_zh() if lang == "zh" else result.summary_en())
+                if len(changes) and not reason.strip():
+                    st.error(T("up_change_reason_required"))
                 else:
-                    st.error(result.summary_zh() if lang == "zh" else result.summary_en())
+                    with st.spinner(T("up_loading")):
+                        result = ui_data.submit(
+                            upload.name, data, bureau, user.user_name, key=f"ok:{preview.sha256}",
+                            reason=reason.strip() or None,
+                        )  # fmt: skip
+                    if result.outcome == "accepted":
+                        st.success(plain(result.summary_zh() if lang == "zh" else result.summary_en()))
+                    elif result.outcome == "duplicate":
+                        st.info(plain(result.summary_zh() if lang == "zh" else result.summary_en()))
+                    elif result.outcome == "needs_reason":  # figures changed since the preview
+                        st.error(T("up_change_reason_required"))
+                    else:
+                        st.error(plain(result.summary_zh() if lang == "zh" else result.summary_en()))
 
 with tab_fix:
     kpis = [k.id for k in cfg.kpis_of_bureau(bureau)]
@@ -112,9 +137,9 @@ with tab_fix:
             with st.spinner(T("up_loading")):
                 result = ui_data.correct(bureau, user.user_name, kpi, district, period, value, reason.strip())
             if result.outcome == "accepted":
-                st.success(result.summary_zh() if lang == "zh" else result.summary_en())
+                st.success(plain(result.summary_zh() if lang == "zh" else result.summary_en()))
             else:
-                st.error("\n".join(p.zh() if lang == "zh" else p.en() for p in result.problems))
+                st.error("\n\n".join(plain(p.zh() if lang == "zh" else p.en()) for p in result.problems))
 
 with tab_history:
     st.subheader(T("up_status"))

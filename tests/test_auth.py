@@ -34,7 +34,7 @@ def test_sign_in_success_and_failure_are_audited(warehouse) -> None:
     assert _audit(warehouse.con)[-3:] == [
         ("zhang", "sign_in"),
         ("zhang", "sign_in_failed"),
-        ("nobody", "sign_in_failed"),
+        ("unknown account", "sign_in_failed"),  # never the typed name: it may be a password
     ]
 
 
@@ -44,10 +44,11 @@ def test_five_failures_lock_the_account_for_fifteen_minutes(warehouse) -> None:
     for _ in range(4):
         with pytest.raises(auth.AuthError, match="账号或密码错误"):
             auth.sign_in(warehouse.con, "li", "bad-password", now=now)
-    with pytest.raises(auth.AuthError, match="连续5次密码错误，账号已锁定"):
+    with pytest.raises(auth.AuthError, match="账号或密码错误"):  # the form never says "locked"
         auth.sign_in(warehouse.con, "li", "bad-password", now=now)
+    assert auth.get_user(warehouse.con, "li").locked_until == now + dt.timedelta(minutes=15)
     # even the right password is refused while locked
-    with pytest.raises(auth.AuthError, match="账号已锁定"):
+    with pytest.raises(auth.AuthError, match="账号或密码错误"):
         auth.sign_in(warehouse.con, "li", "right-password", now=now + dt.timedelta(minutes=14))
     assert auth.sign_in(warehouse.con, "li", "right-password", now=now + dt.timedelta(minutes=16)).user_name == "li"
 
@@ -55,18 +56,19 @@ def test_five_failures_lock_the_account_for_fifteen_minutes(warehouse) -> None:
 def test_disabled_account_cannot_sign_in(warehouse) -> None:
     auth.add_user(warehouse.con, "wang", "right-password", "admin")
     auth.set_active(warehouse.con, "wang", False, by="root")
-    with pytest.raises(auth.AuthError, match="账号已停用"):
+    with pytest.raises(auth.AuthError, match="账号或密码错误"):  # the form never says "disabled"
         auth.sign_in(warehouse.con, "wang", "right-password")
     assert ("root", "user_disable") in _audit(warehouse.con)
+    assert _audit(warehouse.con)[-1] == ("wang", "sign_in_refused")
 
 
 def test_reporter_needs_a_known_bureau_and_short_passwords_are_refused(warehouse) -> None:
     with pytest.raises(auth.AuthError, match="填报人员必须属于一个责任单位"):
-        auth.add_user(warehouse.con, "a", "long-enough", "reporter")
+        auth.add_user(warehouse.con, "zhao", "long-enough", "reporter")
     with pytest.raises(auth.AuthError, match="未知责任单位"):
-        auth.add_user(warehouse.con, "a", "long-enough", "reporter", bureau_id="mars")
+        auth.add_user(warehouse.con, "zhao", "long-enough", "reporter", bureau_id="mars")
     with pytest.raises(auth.AuthError, match="密码至少8位"):
-        auth.add_user(warehouse.con, "a", "short", "leader")
+        auth.add_user(warehouse.con, "zhao", "short", "leader")
     assert auth.list_users(warehouse.con) == []
 
 

@@ -51,7 +51,7 @@ CORRUPT = "文件已损坏或不是有效的 xlsx 文件"
 BINARY = "文件含有二进制内容，不是文本格式的 csv"
 FORMULA = "单元格含有公式，请改为直接填写数值（复制后“选择性粘贴—数值”）"
 OUT_OF_RANGE = "数值超出合理范围"
-FUTURE = "报送期晚于当前月份（2026年11月），不能填报未来月份"
+NOT_ENDED = "{}尚未结束，{}起方可报送"  # a month is reported from the 1st of the next month on
 BEFORE = "报送期早于政策实施（2024年7月）"
 MISSING = "缺少必需的列：{}（表头应为：指标编码、旗区、报送期、数值）"
 INJECTIONS = make_corpus.INJECTIONS
@@ -122,7 +122,7 @@ EXPECTED: dict[str, Case] = {
     ),
     "values_absurd.csv": rejected(
         f"values_absurd.csv 第2行 D列（数值） 值“100000000000000000000”：{OUT_OF_RANGE}",
-        f"values_absurd.csv 第3行 D列（数值） 值“{'9' * 400}”：{OUT_OF_RANGE}",
+        f"values_absurd.csv 第3行 D列（数值） 值“{'9' * 199}…”：{OUT_OF_RANGE}",  # quoted up to 200 characters
         f"values_absurd.csv 第4行 D列（数值） 值“1000000000001”：{OUT_OF_RANGE}",
     ),
     "values_negative.csv": rejected(
@@ -141,8 +141,8 @@ EXPECTED: dict[str, Case] = {
     ),
     # -- periods, KPIs
     "future_period.csv": rejected(
-        f"future_period.csv 第2行 C列（报送期） 值“2026-12”：{FUTURE}",
-        f"future_period.csv 第3行 C列（报送期） 值“2099-01”：{FUTURE}",
+        f"future_period.csv 第2行 C列（报送期） 值“2026-12”：{NOT_ENDED.format('2026年12月', '2027年1月1日')}",
+        f"future_period.csv 第3行 C列（报送期） 值“2099-01”：{NOT_ENDED.format('2099年1月', '2月1日')}",
     ),
     "before_policy.csv": rejected(
         f"before_policy.csv 第2行 C列（报送期） 值“2024-06”：{BEFORE}",
@@ -208,8 +208,9 @@ EXPECTED: dict[str, Case] = {
         f"numbers_out_of_range.xlsx 第3行 D列（数值） 值“2000000000000”：{OUT_OF_RANGE}",
         f"numbers_out_of_range.xlsx 第4行 D列（数值） 值“1e-07”：{NOT_A_NUMBER}",
     ),
-    # openpyxl writes NaN and inf as an empty <v></v>: the cells are empty
-    "nan_inf.xlsx": rejected("nan_inf.xlsx 第2行 D列（数值）：数值为空", "nan_inf.xlsx 第3行 D列（数值）：数值为空"),
+    # openpyxl writes NaN and inf as an empty <v></v>: the cells are empty, i.e. not reported, so the file
+    # reports nothing
+    "nan_inf.xlsx": rejected("nan_inf.xlsx：文件中没有填写任何数值（数值列全部为空）"),
     # -- sparse-sheet bombs: calamine would allocate A1 to the far cell (17 billion cells: the process aborts)
     "far_cell.xlsx": rejected("far_cell.xlsx：列数过多（16384 列），请使用模板"),
     "far_row.xlsx": rejected("far_row.xlsx：行数过多（1048576 行 × 5 列），请删除多余的行后再上传"),
@@ -335,11 +336,15 @@ GENERATED: dict[str, tuple[Callable[[Path], bytes], Callable[[bytes], Case]]] = 
     ),
     "long_cell_1mb.csv": (
         long_cell,
-        lambda _: rejected(f"long_cell_1mb.csv 第2行 B列（旗区） 值“{LONG}”：{UNKNOWN_DISTRICT}"),
+        lambda _: rejected(f"long_cell_1mb.csv 第2行 B列（旗区） 值“{LONG[:199]}…”：{UNKNOWN_DISTRICT}"),
     ),
     "late_nul.csv": (
         late_nul,
-        lambda _: rejected(f"late_nul.csv 第{len(LATE_ROWS) + 2}行 D列（数值） 值“7\x008”：{NOT_A_NUMBER}"),
+        lambda _: rejected(
+            f"late_nul.csv 第{len(LATE_ROWS) + 2}行 C列（报送期） 值“2026-11”："
+            + NOT_ENDED.format("2026年11月", "12月1日"),
+            f"late_nul.csv 第{len(LATE_ROWS) + 2}行 D列（数值） 值“7\x008”：{NOT_A_NUMBER}",
+        ),
     ),
 }
 

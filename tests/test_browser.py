@@ -2,12 +2,14 @@
 driven with Playwright and the system Chromium (/usr/bin/chromium; no browser is ever downloaded).
 
 A reporter downloads the template for 2026-10, fills it with openpyxl (one distinctive figure for
-the rental housing units of 东胜区), uploads it and loads it; uploads a bad file and sees the row error;
-signs out. The leader signs in, picks an earlier as-of month, switches to English (the month must stay
-picked, also after further reruns) and back, opens the overview and a target's detail, then the detail
-of the target the upload changed (the new figure and its status), then 简报导出: one target, generate,
-download the deck and open it with python-pptx. No Streamlit exception box and no browser console
-error may appear. Screenshots go to test-artifacts/ (git-ignored).
+the rental housing units of 东胜区), uploads it, sees the figures it changes, gives the reason it is
+asked for and loads it; uploads a bad file and sees the row error; uploads a file named like a
+Markdown link and image and sees the name as typed; signs out. The leader signs in, picks an earlier
+as-of month, switches to English (the month must stay picked, also after further reruns) and back,
+opens the overview and a target's detail, then the detail of the target the upload changed (the new
+figure and its status), then 简报导出: one target, generate, download the deck and open it with
+python-pptx. No Streamlit exception box, no browser console error and no request to any host but
+this machine may appear. Screenshots go to test-artifacts/ (git-ignored).
 
 What the leader must see after the upload is worked out twice, outside the server (which holds the
 write lock on its warehouse): the figure as the scorecard before the upload plus what the upload
@@ -31,6 +33,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import openpyxl
 import pytest
@@ -60,6 +63,9 @@ RENTAL_TARGET = "rental_housing_15k"
 RENTAL_KPI = "rental_housing_units"
 RENTAL_DISTRICT = "东胜区"
 RENTAL_VALUE = 3210
+# A file name with a Markdown link and image: shown as text, it must never make the browser fetch.
+EVIL_NAME = "[核对](https:evil.example) ![x](https:evil.example?t.png) 报表.csv"
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs the system Chromium at /usr/bin/chromium")
 
@@ -228,6 +234,7 @@ def test_reporter_and_leader_in_the_browser(known: dict[str, str], demo_db: Path
     ARTIFACTS.mkdir(exist_ok=True)
     console_errors: list[str] = []
     failed_requests: list[str] = []
+    requests: list[str] = []  # every URL the browser asked for: all must stay on this machine
 
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -241,6 +248,7 @@ def test_reporter_and_leader_in_the_browser(known: dict[str, str], demo_db: Path
             )
             page.on("pageerror", lambda e: console_errors.append(f"pageerror: {e}"))
             page.on("requestfailed", lambda r: failed_requests.append(f"{r.url}: {r.failure}"))
+            context.on("request", lambda r: requests.append(r.url))
             expect = sync_api.expect
             main = page.locator("[data-testid='stMain']")
             sidebar = page.locator("[data-testid='stSidebar']")
@@ -307,6 +315,15 @@ def test_reporter_and_leader_in_the_browser(known: dict[str, str], demo_db: Path
                 files=[{"name": "housing_report.xlsx", "mimeType": "application/octet-stream", "buffer": filled}]
             )
             expect(main.get_by_text("校验通过")).to_be_visible()
+            # the month is reported already: the changes are listed and a reason is required
+            expect(main.get_by_text(re.compile(r"本文件将修改\d+个已报送的数值"))).to_be_visible()
+            main.get_by_role("button", name="确认导入").click()
+            expect(main.get_by_text("本文件修改了已报送的数值，请先填写修改原因。")).to_be_visible()
+            settle()
+            reason = main.get_by_label("修改原因（必填）")
+            reason.fill("按10月台账复核")
+            reason.press("Control+Enter")  # commit the text before the click
+            settle()
             main.get_by_role("button", name="确认导入").click()
             loaded = main.locator("[data-testid='stAlertContentSuccess']").filter(has_text="已导入")
             expect(loaded).to_be_visible()
@@ -329,6 +346,20 @@ def test_reporter_and_leader_in_the_browser(known: dict[str, str], demo_db: Path
             assert "不是有效数字" in problem_csv and "约一百" in problem_csv
             expect(main.get_by_text("不是有效数字").first).to_be_attached()  # the grid's accessible table
             shot("04_rejected")
+
+            # a file name with a Markdown link and image is shown as typed: no link, no image, no fetch
+            same_figure = (
+                f"指标编码,旗区,报送期,数值\n{RENTAL_KPI},{RENTAL_DISTRICT},{DEMO_AS_OF:%Y-%m},{RENTAL_VALUE}\n"
+            )
+            file_input.set_input_files(
+                files=[{"name": EVIL_NAME, "mimeType": "text/csv", "buffer": same_figure.encode("utf-8")}]
+            )
+            checked = main.locator("[data-testid='stAlertContentSuccess']").filter(has_text="校验通过")
+            expect(checked).to_contain_text(EVIL_NAME)
+            expect(main.locator("a[href*='evil']")).to_have_count(0)
+            expect(page.locator("img[src*='evil']")).to_have_count(0)
+            settle()
+            shot("04b_markdown_file_name")
 
             sidebar.get_by_role("button", name="退出登录").click()
             expect(page.get_by_label("账号")).to_be_visible()
@@ -422,3 +453,7 @@ def test_reporter_and_leader_in_the_browser(known: dict[str, str], demo_db: Path
             browser.close()
 
     assert not console_errors, console_errors + failed_requests
+    outside = [
+        u for u in requests if urlsplit(u).scheme not in ("data", "blob") and urlsplit(u).hostname not in LOCAL_HOSTS
+    ]
+    assert not outside, outside

@@ -186,7 +186,7 @@ def test_percent_sign_on_a_ratio_is_dropped(
     assert current(warehouse.con) == {("bus_coverage", "city", "2025-03"): expected}
 
 
-@pytest.mark.parametrize("period", ["2025-03", "2025年3月", "2025年03月", "202503", "2025/3", "2025.03", "2025-03-01"])
+@pytest.mark.parametrize("period", ["2025-03", "2025年3月", "2025年03月", "202503", "2025/3", "2025-03-01"])
 def test_periods_in_common_spellings_mean_the_same_month(warehouse: Warehouse, cfg: TargetsConfig, period: str) -> None:
     load_ok(warehouse, cfg, "r.csv", csv_bytes([(RENTAL, "东胜区", period, 5)]))
     assert current(warehouse.con) == {(RENTAL, "dongsheng", "2025-03"): 5.0}
@@ -342,10 +342,11 @@ def test_text_in_a_number_cell_is_rejected(seeded: Warehouse, cfg: TargetsConfig
     )  # fmt: skip
 
 
-def test_empty_value_is_rejected(seeded: Warehouse, cfg: TargetsConfig, snapshot: Snapshot) -> None:
+def test_file_whose_only_value_is_empty_is_rejected(seeded: Warehouse, cfg: TargetsConfig, snapshot: Snapshot) -> None:
+    # an empty value means "not reported this month" (skipped); a file with nothing else reports nothing
     assert_rejected(
         seeded, cfg, snapshot, "bad.csv", csv_bytes([(RENTAL, "东胜区", "2025-03", "")]),
-        ["bad.csv 第2行 D列（数值）：数值为空"],
+        ["bad.csv：文件中没有填写任何数值（数值列全部为空）"],
     )  # fmt: skip
 
 
@@ -364,12 +365,16 @@ def test_ratio_over_100_is_rejected(warehouse: Warehouse, cfg: TargetsConfig, sn
     )  # fmt: skip
 
 
-def test_future_period_is_rejected(seeded: Warehouse, cfg: TargetsConfig, snapshot: Snapshot) -> None:
-    # today is 2026-11-26: November is reportable, December is not
-    load_ok(seeded, cfg, "nov.csv", csv_bytes([(RENTAL, "东胜区", "2026-11", 5)]))
+def test_month_not_yet_ended_is_rejected(seeded: Warehouse, cfg: TargetsConfig, snapshot: Snapshot) -> None:
+    # today is 2026-11-26: October has ended and is reportable; November (current) and December are not
+    load_ok(seeded, cfg, "oct.csv", csv_bytes([(RENTAL, "东胜区", "2026-10", 5)]))
     assert_rejected(
-        seeded, cfg, snapshot, "bad.csv", csv_bytes([(RENTAL, "东胜区", "2026-12", 5)]),
-        ["bad.csv 第2行 C列（报送期） 值“2026-12”：报送期晚于当前月份（2026年11月），不能填报未来月份"],
+        seeded, cfg, snapshot, "bad.csv",
+        csv_bytes([(RENTAL, "东胜区", "2026-11", 5), (RENTAL, "东胜区", "2026-12", 5)]),
+        [
+            "bad.csv 第2行 C列（报送期） 值“2026-11”：2026年11月尚未结束，12月1日起方可报送",
+            "bad.csv 第3行 C列（报送期） 值“2026-12”：2026年12月尚未结束，2027年1月1日起方可报送",
+        ],
     )  # fmt: skip
 
 
@@ -643,7 +648,7 @@ def test_every_problem_is_reported_not_just_the_first(
         [
             "bad.csv 第2行 A列（kpi） 值“no_such_kpi”：未知指标，请使用模板中的指标编码",
             "bad.csv 第4行 B列（district） 值“火星”：未知旗区，应为7旗2区、高新区或“全市”",
-            "bad.csv 第4行 C列（period） 值“2026-12”：报送期晚于当前月份（2026年11月），不能填报未来月份",
+            "bad.csv 第4行 C列（period） 值“2026-12”：2026年12月尚未结束，2027年1月1日起方可报送",
             "bad.csv 第4行 D列（value） 值“abc”：不是有效数字（可填 1234、1,234、1.5万 或 30%）",
             "bad.csv 第5行 D列（value） 值“-1”：数值不能为负数",
         ],

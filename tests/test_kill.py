@@ -13,11 +13,17 @@ from inside the open transaction and holds there, so the kill surely lands in it
 
 The parent kills the child on the marker, reopens the file (DuckDB replays or discards its WAL) and
 expects exactly the state before the kill.
+
+A small load is also killed (the child SIGKILLs itself) right after its commit, right before it, and
+after a whole upload (a killed app); `rebuild` on the file and WAL left behind must then reproduce
+current_observations and the submissions exactly as DuckDB recovers them, including the killed load's
+submission when it committed (its archive sidecar is written before the commit).
 """
 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -36,7 +42,7 @@ from monitor.targets import TargetsConfig, parse_targets
 from tests.conftest import DISTRICTS, TARGETS_DICT, TODAY, take_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
-N_KPIS = 1_100  # x 10 reporting units x 29 months (2024-07..2026-11) = 319,000 distinct keys
+N_KPIS = 1_100  # x 10 reporting units x 28 months (2024-07..2026-10) = 308,000 distinct keys
 BIG_ROWS = 300_000
 MARKER = "IN_TRANSACTION"
 
@@ -110,7 +116,8 @@ def kill_config() -> TargetsConfig:
 def big_report(n_rows: int) -> bytes:
     """n_rows distinct, valid (KPI, district, month) rows of the synthetic KPIs."""
     units = [d["name_zh"] for d in DISTRICTS if d["kind"] != "city"]
-    months = pd.date_range("2024-07-01", "2026-11-01", freq="MS").strftime("%Y-%m").to_numpy()
+    # up to the last month that has ended on TODAY (2026-11-26): a month is reported from the 1st of the next
+    months = pd.date_range("2024-07-01", "2026-10-01", freq="MS").strftime("%Y-%m").to_numpy()
     idx = np.arange(n_rows)
     kpi = idx // (len(units) * len(months))
     assert kpi.max() < N_KPIS
@@ -218,3 +225,123 @@ def test_sigkill_inside_the_load_transaction_leaves_no_partial_rows(tmp_path: Pa
         assert db.scalar(con, dupes) == 0
     finally:
         con.close()
+
+
+# -- kills around the commit of a small load, then `rebuild` -------------------------------------------
+
+SMALL_CHILD = """
+import os, signal, sys
+from contextlib import contextmanager
+from pathlib import Path
+
+from etl.load import load_bytes
+from monitor import db
+from monitor.targets import parse_targets
+from tests.conftest import TARGETS_DICT, TODAY
+
+path, report, where = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+con = db.connect(path)
+real_transaction, real_audit = db.transaction, db.audit
+
+
+@contextmanager
+def commit_then_die(con):
+    with real_transaction(con) as inner:
+        yield inner
+    os.kill(os.getpid(), signal.SIGKILL)  # committed: nothing after the commit runs
+
+
+def audit_then_die(*args, **kwargs):
+    real_audit(*args, **kwargs)  # the last statement of the load's transaction
+    os.kill(os.getpid(), signal.SIGKILL)  # everything written, nothing committed
+
+
+if where == "after_commit":
+    db.transaction = commit_then_die
+elif where == "before_commit":
+    db.audit = audit_then_die
+cfg = parse_targets(TARGETS_DICT)
+res = load_bytes("killed.csv", report.read_bytes(), cfg, "housing", "killed", con,
+                 archive=path.parent / "archive", today=TODAY)
+assert res.outcome == "accepted", res.problems
+if where == "app_after_upload":  # the app: an upload went through, then the server was killed
+    os.kill(os.getpid(), signal.SIGKILL)
+print("FINISHED", flush=True)  # never reached
+"""
+
+CURRENT = "select kpi_id, district_id, period, value, revision, submission_id from current_observations order by all"
+SUBMISSIONS = "select submission_id, sha256, outcome, user_name, file_name from submissions order by all"
+
+
+def _state_of_a_copy(path: Path, into: Path) -> tuple[list[tuple], list[tuple]]:
+    """current_observations and submissions as DuckDB recovers them from the file and WAL the killed
+    process left (read from a copy, so the original stays exactly as the kill left it)."""
+    into.mkdir()
+    for f in path.parent.glob(path.name + "*"):
+        (into / f.name).write_bytes(f.read_bytes())
+    con = db.connect(into / path.name, read_only=True)
+    try:
+        return con.execute(CURRENT).fetchall(), con.execute(SUBMISSIONS).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("where", ["after_commit", "before_commit", "app_after_upload"])
+def test_rebuild_after_a_sigkill_around_the_commit_reproduces_every_committed_submission(
+    tmp_path: Path, cfg: TargetsConfig, where: str
+) -> None:
+    from etl.rebuild import rebuild_warehouse
+
+    path = tmp_path / "warehouse.duckdb"
+    archive = db.archive_dir(path)
+    con = db.connect(path)
+    try:
+        db.load_reference(con, cfg)
+        first = small_report([("rental_housing_units", "东胜区", "2025-03", 5)])
+        second = small_report([("rental_housing_units", "东胜区", "2025-03", 7)])  # revision 2
+        for name, data in (("first.csv", first), ("second.csv", second)):
+            assert load_bytes(name, data, cfg, "housing", "tester", con, archive=archive, today=TODAY).ok
+    finally:
+        con.close()
+    report = tmp_path / "killed.csv"
+    killed = small_report(
+        [("rental_housing_units", "康巴什区", "2025-04", 9), ("rental_housing_units", "东胜区", "2025-03", 8)]
+    )
+    report.write_bytes(killed)
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    child = subprocess.run(
+        [sys.executable, "-c", SMALL_CHILD, str(path), str(report), where],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert child.returncode == -signal.SIGKILL, child.stderr[-3000:]
+    assert "FINISHED" not in child.stdout
+    sidecar = archive / f"{sha256(killed)}.3.json"
+    assert sidecar.exists()  # written before the commit, in every case
+    committed = where != "before_commit"
+    if committed:
+        assert path.with_name(path.name + ".wal").exists()  # committed, never checkpointed
+
+    current, submissions = _state_of_a_copy(path, tmp_path / "as_killed")
+    # the kill landed where intended: the third submission committed, or not at all
+    assert ((3, sha256(killed), "accepted", "killed", "killed.csv") in submissions) is committed
+    assert (("rental_housing_units", "kangbashi", dt.date(2025, 4, 1), 9.0, 1, 3) in current) is committed
+
+    report_ = rebuild_warehouse(path, cfg)
+
+    assert report_.replayed == (3 if committed else 2)
+    assert not path.with_name(path.name + ".wal").exists()
+    assert not path.with_name(path.name + ".rebuild").exists()
+    for read_only in (False, True):  # the swapped-in file opens, with no stale WAL beside it
+        con = db.connect(path, read_only=read_only)
+        try:
+            assert con.execute(CURRENT).fetchall() == current
+            assert con.execute(SUBMISSIONS).fetchall() == submissions
+        finally:
+            con.close()
+    if committed:
+        assert sidecar.exists() and report_.uncommitted == []
+    else:  # the sidecar of the load that never committed is set aside, not replayed
+        assert not sidecar.exists()
+        assert (archive / "uncommitted" / sidecar.name).exists()
+        assert report_.uncommitted == [sidecar.name]
