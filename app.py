@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from monitor import session, ui, ui_data
+from dashboard import data, page_table, session, ui
 from monitor.fmt import plain
 from monitor.i18n import t
 
@@ -21,12 +21,11 @@ lang = ui.lang()
 user = session.current_user()
 
 if user is None:
-    sign_in = st.Page("pages/sign_in.py", title=t("sign_in", lang), icon=":material/login:", url_path="sign_in")
-    st.navigation([sign_in]).run()
+    page = page_table.SIGN_IN
+    st.navigation([st.Page(page.file, title=t(page.title_key, lang), icon=page.icon, url_path=page.key)]).run()
     st.stop()
 
-v = ui_data.version()
-months = ui_data.months(v)
+months = data.months()
 with st.sidebar:
     st.caption(f"{plain(user.display_name)} · {t('role_' + user.role, lang)}")  # a name as typed: text only
     if st.button(t("sign_out", lang), key="sign_out"):
@@ -37,31 +36,14 @@ with st.sidebar:
     else:
         st.session_state["as_of"] = None
 
-if months and ui_data.holds_demo_data(v):
+if months and data.holds_demo_data():
     st.warning(t("demo_banner", lang), icon=":material/science:")
 
-PAGES = {
-    "overview": ("pages/overview.py", "nav_overview", ":material/dashboard:"),
-    "detail": ("pages/target_detail.py", "nav_detail", ":material/target:"),
-    "districts": ("pages/districts.py", "nav_districts", ":material/map:"),
-    "bureaus": ("pages/bureaus.py", "nav_bureaus", ":material/account_balance:"),
-    "quality": ("pages/data_quality.py", "nav_quality", ":material/fact_check:"),
-    "upload": ("pages/upload.py", "nav_upload", ":material/upload_file:"),
-    "briefing": ("pages/briefing.py", "nav_briefing", ":material/slideshow:"),
-    "admin": ("pages/admin.py", "nav_admin", ":material/settings:"),
-}
-allowed = session.PAGES_BY_ROLE[user.role]
-monitor_pages = [
-    st.Page(PAGES[p][0], title=t(PAGES[p][1], lang), icon=PAGES[p][2], url_path=p, default=p == "overview")
-    for p in ("overview", "detail", "districts", "bureaus", "quality")
-    if p in allowed
-]
-work_pages = [
-    st.Page(PAGES[p][0], title=t(PAGES[p][1], lang), icon=PAGES[p][2], url_path=p)
-    for p in ("upload", "briefing", "admin")
-    if p in allowed
-]
-nav = {t("nav_group_monitor", lang): monitor_pages}
-if work_pages:
-    nav[t("nav_group_work", lang)] = work_pages
+# every page the role may open, grouped as the page table says (a group without a page is left out)
+nav: dict[str, list] = {}  # group title -> its st.Page entries
+for page in page_table.allowed(user.role):
+    nav.setdefault(t(page.group, lang), []).append(
+        st.Page(page.file, title=t(page.title_key, lang), icon=page.icon, url_path=page.key,
+                default=page.key == page_table.DEFAULT)
+    )  # fmt: skip
 st.navigation(nav).run()

@@ -1,6 +1,7 @@
 """`python -m etl`: template, check, load, demo and rebuild, for administrators and scripts.
 
-Exit status: 0 success, 1 the file was rejected (every problem printed), 2 usage error.
+--db and --targets go before or after the subcommand (monitor.cli, the grammar shared with
+`python -m monitor`). Exit status: 0 success, 1 the file was rejected (every problem printed), 2 usage error.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ import logging
 import sys
 from pathlib import Path
 
+import duckdb
+
 from etl.load import LoadResult, load_bytes
 from etl.read import DEFAULT_MAX_MB
-from monitor import db
+from monitor import cli, db
 from monitor.tables import change_lines
 from monitor.targets import TargetsConfig, TargetsError, load_targets
 
@@ -69,31 +72,33 @@ def _bar(i: int, n: int, name: str) -> None:
     sys.stderr.flush()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m etl", description="0477 监测系统数据导入")
-    parser.add_argument("--db", help="warehouse file (default: $MONITOR_DB or data/warehouse.duckdb)")
-    parser.add_argument("--targets", default=None, help="targets.yaml path")
+def build_parser() -> argparse.ArgumentParser:
+    parser = cli.program("python -m etl", "0477 监测系统数据导入")
     sub = parser.add_subparsers(dest="cmd", required=True)
-    t = sub.add_parser("template", help="write a bureau's monthly template (xlsx)")
+    t = cli.subcommand(sub, "template", help="write a bureau's monthly template (xlsx)")
     t.add_argument("--bureau", required=True)
     t.add_argument("--period", required=True, type=_period)
     t.add_argument("--out", required=True, type=Path)
     for name in ("check", "load"):
-        c = sub.add_parser(name, help=f"{name} a report file")
+        c = cli.subcommand(sub, name, help=f"{name} a report file")
         c.add_argument("file", type=Path)
         c.add_argument("--bureau", required=True)
         c.add_argument("--max-mb", type=float, default=None, help=f"size limit (default {DEFAULT_MAX_MB:g})")
         c.add_argument("--reason", default=None, help="修改已报送数值的原因（修改时必填） / why figures change")
         if name == "load":
             c.add_argument("--user", required=True)
-    d = sub.add_parser("demo", help="load the synthetic demo dataset")
+    d = cli.subcommand(sub, "demo", help="load the synthetic demo dataset")
     d.add_argument("--until", type=_period, default=None, help="last month (default: this month)")
     d.add_argument("--if-empty", action="store_true", help="do nothing when the warehouse has data")
-    r = sub.add_parser("rebuild", help="rebuild the warehouse from targets.yaml and the upload archive")
+    r = cli.subcommand(sub, "rebuild", help="rebuild the warehouse from targets.yaml and the upload archive")
     r.add_argument(
         "--allow-missing", action="store_true", help="rebuild even if accepted submissions have no archived file"
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
     try:
@@ -129,9 +134,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.bureau not in cfg.bureau_by_id:
                 print(f"未知责任单位：{args.bureau}", file=sys.stderr)
                 return 2
-            n = __import__("etl.template", fromlist=["write_template"]).write_template(
-                cfg, args.bureau, args.period, args.out, con
-            )
+            from etl.template import write_template
+
+            n = write_template(cfg, args.bureau, args.period, args.out, con)
             print(f"已生成模板 {args.out}（{n}行）")
             return 0
         if args.cmd in ("check", "load"):
@@ -154,35 +159,34 @@ def main(argv: list[str] | None = None) -> int:
             )
             return _report(res, cfg, args.cmd, reason)
         if args.cmd == "demo":
-            from etl.demo import non_demo_content, run_demo
-
-            foreign_accounts, foreign_submissions = non_demo_content(con)
-            if args.if_empty and (foreign_accounts or foreign_submissions or not db.is_empty(con)):
-                print("数据库已有数据，跳过演示数据。")
-                return 0
-            if foreign_accounts or foreign_submissions:
-                print(_demo_refusal(foreign_accounts, foreign_submissions), file=sys.stderr)
-                return 2
-            reports = path.parent / "demo_reports"
-            results = run_demo(
-                cfg, con, archive=db.archive_dir(path), reports_dir=reports, until=args.until, progress=_bar
-            )
-            rows = sum(r.rows_loaded for r in results)
-            print(f"演示数据（合成，非真实数据）已导入：{len(results)}份报表，{rows}条数据 -> {path}")
-            from etl.demo import create_demo_accounts
-
-            accounts = create_demo_accounts(cfg, con)
-            if accounts:
-                print("演示账号（仅用于演示）：")
-                for user, password, role, bureau in accounts:
-                    print(
-                        f"  {role:<8} {user:<20} {password}"
-                        + (f"  ({cfg.bureau_by_id[bureau].name_zh})" if bureau else "")
-                    )
-            return 0
+            with db.writing():  # the check for foreign data and the demo's writes, with nothing between
+                return _demo(cfg, con, path, args)
     finally:
         con.close()
     return 2
+
+
+def _demo(cfg: TargetsConfig, con: duckdb.DuckDBPyConnection, path: Path, args: argparse.Namespace) -> int:
+    """Load the demo dataset and its accounts, unless the warehouse holds anything the demo did not make."""
+    from etl.demo import create_demo_accounts, non_demo_content, run_demo
+
+    foreign_accounts, foreign_submissions = non_demo_content(con)
+    if args.if_empty and (foreign_accounts or foreign_submissions or not db.is_empty(con)):
+        print("数据库已有数据，跳过演示数据。")
+        return 0
+    if foreign_accounts or foreign_submissions:
+        print(_demo_refusal(foreign_accounts, foreign_submissions), file=sys.stderr)
+        return 2
+    reports = path.parent / "demo_reports"
+    results = run_demo(cfg, con, archive=db.archive_dir(path), reports_dir=reports, until=args.until, progress=_bar)
+    rows = sum(r.rows_loaded for r in results)
+    print(f"演示数据（合成，非真实数据）已导入：{len(results)}份报表，{rows}条数据 -> {path}")
+    accounts = create_demo_accounts(cfg, con)
+    if accounts:
+        print("演示账号（仅用于演示）：")
+        for user, password, role, bureau in accounts:
+            print(f"  {role:<8} {user:<20} {password}" + (f"  ({cfg.bureau_by_id[bureau].name_zh})" if bureau else ""))
+    return 0
 
 
 if __name__ == "__main__":

@@ -11,17 +11,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 
 from etl.load import LoadResult, load_bytes
 from etl.template import template_rows, write_template
 from monitor import db
+from monitor.demo_state import accounts_for, demo_loader
+from monitor.demo_state import non_demo_content as non_demo_content  # `etl demo` asks it (re-export)
 from monitor.targets import CITY, Kpi, Target, TargetsConfig
 
 DEMO_FLAG = "demo"
@@ -232,57 +233,7 @@ def demo_accounts(cfg: TargetsConfig) -> list[tuple[str, str, str, str | None]]:
     Demo passwords follow a visible pattern on purpose (they are printed and shown on the sign-in
     page in demo mode only); real accounts are created with `python -m monitor users add`.
     """
-    return _accounts_for({k.lead for k in cfg.kpis})
-
-
-def _accounts_for(lead_bureaus: Iterable[str]) -> list[tuple[str, str, str, str | None]]:
-    accounts: list[tuple[str, str, str, str | None]] = [
-        ("leader", "leader-0477", "leader", None),
-        ("admin", "admin-0477", "admin", None),
-    ]
-    for b in sorted(set(lead_bureaus)):
-        accounts.append((b, f"{b}-0477", "reporter", b))
-    return accounts
-
-
-def demo_loader(bureau_id: str) -> str:
-    """The user name the demo's own reports are submitted under (not an account)."""
-    return f"demo_{bureau_id}"
-
-
-def non_demo_content(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
-    """(accounts, submissions) in the warehouse that the demo did not make.
-
-    An account is a demo account when it has a demo name (demo_accounts), the demo created it (its
-    user_add event is by "demo": a real `admin` made with `users add` is not one) and its password was
-    never reset (it would no longer be the published one). A submission
-    is demo when the demo loaded it or a demo account uploaded it. The bureaus come from the
-    warehouse's own kpis table, which open_warehouse keeps in step with targets.yaml.
-    """
-    leads = [r[0] for r in con.execute("select distinct lead_bureau from kpis").fetchall()]
-    accounts = [user for user, *_ in _accounts_for(leads)]
-    submitters = accounts + [demo_loader(b) for b in leads]
-    foreign_accounts = db.scalar(
-        con,
-        """
-        select count(*) from users as u
-        where not list_contains(?::varchar[], u.user_name)
-           or not exists (
-               select 1 from audit_log as a
-               where a.action = 'user_add' and a.user_name = 'demo'
-                 and json_extract_string(a.detail, '$.user') = u.user_name
-           )
-           or exists (  -- a new password is no longer the published one: someone made it real
-               select 1 from audit_log as a
-               where a.action = 'user_reset_password' and json_extract_string(a.detail, '$.user') = u.user_name
-           )
-        """,
-        [accounts],
-    )
-    foreign_submissions = db.scalar(
-        con, "select count(*) from submissions where not list_contains(?::varchar[], user_name)", [submitters]
-    )
-    return int(foreign_accounts or 0), int(foreign_submissions or 0)  # type: ignore[call-overload]
+    return accounts_for({k.lead for k in cfg.kpis})
 
 
 def create_demo_accounts(cfg: TargetsConfig, con) -> list[tuple[str, str, str, str | None]]:

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import pandas as pd
 
 from etl.errors import FileRejected, Problem
 from etl.findings import clip
-from etl.normalise import normalise
+from etl.normalise import Normalised, normalise
 from etl.read import DEFAULT_MAX_MB, read_report
 from etl.validate import Checked, validate
 from monitor import db
@@ -163,14 +164,21 @@ def check_bytes(
     """read -> normalise -> validate. `problems` keeps the first ones only (findings.MAX_PROBLEMS) and
     `problems_total` counts them all; skipped rows have an empty value (not reported this month) and
     are not in the good rows."""
+    parsed = _parse(file_name, data, cfg, bureau_id, max_mb)
+    if isinstance(parsed, Checked):
+        return parsed
+    return validate(parsed, cfg, bureau_id, con, today=today)
+
+
+def _parse(file_name: str, data: bytes, cfg: TargetsConfig, bureau_id: str, max_mb: float) -> Normalised | Checked:
+    """read -> normalise: the costly part, which needs no warehouse (so a load does it before it takes
+    the writer); a refused file comes back as its Checked."""
     if bureau_id not in cfg.bureau_by_id:
         return Checked.refused([Problem.file(file_name, f"未知责任单位“{bureau_id}”", f"unknown bureau {bureau_id!r}")])
     try:
-        raw = read_report(file_name, data, max_mb=max_mb)
-        norm = normalise(raw, cfg)
+        return normalise(read_report(file_name, data, max_mb=max_mb), cfg)
     except FileRejected as exc:
         return Checked.refused(exc.problems)
-    return validate(norm, cfg, bureau_id, con, today=today)
 
 
 def _already_loaded(con: duckdb.DuckDBPyConnection, digest: str, bureau_id: str) -> int | None:
@@ -191,8 +199,7 @@ def _changes_nothing(con: duckdb.DuckDBPyConnection, good: pd.DataFrame | None) 
         return False
     incoming = good[["kpi_id", "district_id", "period", "value"]].copy()
     incoming["period"] = incoming["period"].astype("datetime64[s]")
-    con.register("incoming_again", incoming)
-    try:
+    with db.registered(con, "incoming_again", incoming):
         differing = db.scalar(
             con,
             """
@@ -205,8 +212,6 @@ def _changes_nothing(con: duckdb.DuckDBPyConnection, good: pd.DataFrame | None) 
             where c.value is null or c.value <> i.value
             """,
         )
-    finally:
-        con.unregister("incoming_again")
     return differing == 0
 
 
@@ -219,8 +224,7 @@ def _changes(con: duckdb.DuckDBPyConnection, good: pd.DataFrame | None) -> pd.Da
         return pd.DataFrame(columns=columns)
     incoming = good[["kpi_id", "district_id", "period", "value"]].copy()
     incoming["period"] = incoming["period"].astype("datetime64[s]")
-    con.register("incoming_changes", incoming)
-    try:
+    with db.registered(con, "incoming_changes", incoming):
         return con.execute(
             """
             with incoming as (
@@ -233,8 +237,6 @@ def _changes(con: duckdb.DuckDBPyConnection, good: pd.DataFrame | None) -> pd.Da
             order by i.period, i.kpi_id, i.district_id
             """
         ).df()[columns]
-    finally:
-        con.unregister("incoming_changes")
 
 
 def _archive(path: Path, digest: str, file_name: str, data: bytes) -> str:
@@ -299,142 +301,142 @@ def load_bytes(
     file_name = safe_name(file_name)
     digest = sha256(data)
     result = LoadResult("checked", file_name, digest)
-    dup = _already_loaded(con, digest, bureau_id)  # also on a dry run: the preview says so before loading
-    checked = check_bytes(file_name, data, cfg, bureau_id, con, today=today, max_mb=max_mb)
-    good, problems, warnings, n_rows = checked.frame, checked.problems, checked.warnings, checked.rows_total
-    skipped = checked.skipped
-    if dup is not None and not problems and _changes_nothing(con, good):
-        result.outcome, result.duplicate_of, result.rows_total = "duplicate", dup, n_rows
-        if not dry_run:
-            db.audit(con, user, "upload_duplicate", {"file": file_name, "sha256": digest, "same_as": dup})
-        return result
-    # the same bytes again after a later correction: the file's figures are restored, as a new
-    # submission (a file that no longer passes today's checks is rejected with its problems)
-    result.duplicate_of = dup
-    result.rows_total, result.problems, result.warnings = n_rows, problems, warnings
-    result.problems_total, result.rows_skipped = max(checked.problems_total, len(problems)), skipped
-    result.rows_bad = checked.rows_bad
-    if problems:
-        result.outcome = "rejected"
-    else:
-        result.changes = _changes(con, good)
-    changes = result.changes
-    if require_reason and not dry_run and changes is not None and len(changes) and not (reason or "").strip():
-        result.outcome = "needs_reason"
-        return result
-    if dry_run:
-        if good is not None and not problems:
-            result.typed_rows = good[["row", "kpi_id", "district_id", "period", "value"]]
-        return result
-    when = submitted_at or dt.datetime.now()
-    if problems:
-        _record_rejection(con, result, bureau_id, user, when, len(data))
-        return result
-    assert good is not None
-    archive_name = _archive(archive, digest, file_name, data) if archive else None
-    incoming = good[["row", "kpi_id", "district_id", "period", "value"]].copy()
-    incoming["period"] = incoming["period"].astype("datetime64[s]")
-    con.register("incoming_rows", incoming)
-    sidecar: Path | None = None
-    try:
-        with db.transaction(con):
-            sid = int(db.scalar(con, "select nextval('submission_seq')"))
-            # new revision where the figure differs from the current one; nothing where it is equal
-            con.execute(
-                """
-                insert into observations
-                with incoming as (
-                    select row, kpi_id, district_id, period::date as period, value from incoming_rows
-                ),
-                latest as (
-                    select o.kpi_id, o.district_id, o.period, max(o.revision) as revision
-                    from observations as o
-                    join (select distinct kpi_id from incoming) using (kpi_id)
-                    group by all
-                ),
-                current as (
-                    select c.kpi_id, c.district_id, c.period, c.value
-                    from current_observations as c
-                    join (select distinct kpi_id from incoming) using (kpi_id)
+    parsed = _parse(file_name, data, cfg, bureau_id, max_mb)
+    # from the checks against the warehouse to the commit, no other write of this process runs
+    with nullcontext() if dry_run else db.writing():
+        dup = _already_loaded(con, digest, bureau_id)  # also on a dry run: the preview says so before loading
+        checked = parsed if isinstance(parsed, Checked) else validate(parsed, cfg, bureau_id, con, today=today)
+        good, problems, warnings, n_rows = checked.frame, checked.problems, checked.warnings, checked.rows_total
+        skipped = checked.skipped
+        if dup is not None and not problems and _changes_nothing(con, good):
+            result.outcome, result.duplicate_of, result.rows_total = "duplicate", dup, n_rows
+            if not dry_run:
+                db.audit(con, user, "upload_duplicate", {"file": file_name, "sha256": digest, "same_as": dup})
+            return result
+        # the same bytes again after a later correction: the file's figures are restored, as a new
+        # submission (a file that no longer passes today's checks is rejected with its problems)
+        result.duplicate_of = dup
+        result.rows_total, result.problems, result.warnings = n_rows, problems, warnings
+        result.problems_total, result.rows_skipped = max(checked.problems_total, len(problems)), skipped
+        result.rows_bad = checked.rows_bad
+        if problems:
+            result.outcome = "rejected"
+        else:
+            result.changes = _changes(con, good)
+        changes = result.changes
+        if require_reason and not dry_run and changes is not None and len(changes) and not (reason or "").strip():
+            result.outcome = "needs_reason"
+            return result
+        if dry_run:
+            if good is not None and not problems:
+                result.typed_rows = good[["row", "kpi_id", "district_id", "period", "value"]]
+            return result
+        when = submitted_at or dt.datetime.now()
+        if problems:
+            _record_rejection(con, result, bureau_id, user, when, len(data))
+            return result
+        assert good is not None
+        archive_name = _archive(archive, digest, file_name, data) if archive else None
+        incoming = good[["row", "kpi_id", "district_id", "period", "value"]].copy()
+        incoming["period"] = incoming["period"].astype("datetime64[s]")
+        sidecar: Path | None = None
+        try:
+            with db.registered(con, "incoming_rows", incoming), db.transaction(con):
+                sid = int(db.scalar(con, "select nextval('submission_seq')"))
+                # new revision where the figure differs from the current one; nothing where it is equal
+                con.execute(
+                    """
+                    insert into observations
+                    with incoming as (
+                        select row, kpi_id, district_id, period::date as period, value from incoming_rows
+                    ),
+                    latest as (
+                        select o.kpi_id, o.district_id, o.period, max(o.revision) as revision
+                        from observations as o
+                        join (select distinct kpi_id from incoming) using (kpi_id)
+                        group by all
+                    ),
+                    current as (
+                        select c.kpi_id, c.district_id, c.period, c.value
+                        from current_observations as c
+                        join (select distinct kpi_id from incoming) using (kpi_id)
+                    )
+                    select
+                        i.kpi_id, i.district_id, i.period, i.value,
+                        coalesce(l.revision, 0) + 1 as revision,
+                        ? as submission_id, i.row as source_row, now() as loaded_at
+                    from incoming as i
+                    left join latest as l using (kpi_id, district_id, period)
+                    left join current as c using (kpi_id, district_id, period)
+                    where c.value is null or c.value <> i.value
+                    """,
+                    [sid],
                 )
-                select
-                    i.kpi_id, i.district_id, i.period, i.value,
-                    coalesce(l.revision, 0) + 1 as revision,
-                    ? as submission_id, i.row as source_row, now() as loaded_at
-                from incoming as i
-                left join latest as l using (kpi_id, district_id, period)
-                left join current as c using (kpi_id, district_id, period)
-                where c.value is null or c.value <> i.value
-                """,
-                [sid],
-            )
-            stats = db.one(
-                con,
-                """
-                select count(*), count(*) filter (where revision > 1), list(distinct strftime(period, '%Y-%m'))
-                from observations where submission_id = ?
-                """,
-                [sid],
-            )
-            loaded, revised, periods = int(stats[0]), int(stats[1]), sorted(stats[2] or [])
-            con.execute(
-                "insert into submissions values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, 0, ?)",
-                [
-                    sid,
-                    bureau_id,
+                stats = db.one(
+                    con,
+                    """
+                    select count(*), count(*) filter (where revision > 1), list(distinct strftime(period, '%Y-%m'))
+                    from observations where submission_id = ?
+                    """,
+                    [sid],
+                )
+                loaded, revised, periods = int(stats[0]), int(stats[1]), sorted(stats[2] or [])
+                con.execute(
+                    "insert into submissions values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, 0, ?)",
+                    [
+                        sid,
+                        bureau_id,
+                        user,
+                        when,
+                        file_name,
+                        digest,
+                        len(data),
+                        n_rows,
+                        loaded,
+                        n_rows - skipped - loaded,
+                        0,
+                        reason,
+                        archive_name,
+                        result.rows_skipped,
+                    ],
+                )
+                if warnings:
+                    con.executemany(
+                        "insert into load_warnings values (?, ?, ?, ?, ?, ?, ?, ?)", _warning_rows(sid, warnings, good)
+                    )
+                if archive:
+                    # written before the commit, so a kill right after the commit cannot lose this file from
+                    # `rebuild`; a sidecar whose submission never committed is removed below or skipped there
+                    sidecar = _write_manifest(
+                        archive,
+                        {
+                            "submission_id": sid,
+                            "sha256": digest,
+                            "archive_name": archive_name,
+                            "file_name": file_name,
+                            "bureau_id": bureau_id,
+                            "user": user,
+                            "submitted_at": when.isoformat(),
+                            "today": (today or when.date()).isoformat(),
+                            "reason": reason,
+                        },
+                    )
+                db.audit(
+                    con,
                     user,
-                    when,
-                    file_name,
-                    digest,
-                    len(data),
-                    n_rows,
-                    loaded,
-                    n_rows - skipped - loaded,
-                    0,
-                    reason,
-                    archive_name,
-                    result.rows_skipped,
-                ],
-            )
-            if warnings:
-                con.executemany(
-                    "insert into load_warnings values (?, ?, ?, ?, ?, ?, ?, ?)", _warning_rows(sid, warnings, good)
-                )
-            if archive:
-                # written before the commit, so a kill right after the commit cannot lose this file from
-                # `rebuild`; a sidecar whose submission never committed is removed below or skipped there
-                sidecar = _write_manifest(
-                    archive,
-                    {
-                        "submission_id": sid,
-                        "sha256": digest,
-                        "archive_name": archive_name,
-                        "file_name": file_name,
-                        "bureau_id": bureau_id,
-                        "user": user,
-                        "submitted_at": when.isoformat(),
-                        "today": (today or when.date()).isoformat(),
-                        "reason": reason,
-                    },
-                )
-            db.audit(
-                con,
-                user,
-                "revision" if reason else "upload_accepted",
-                {"submission_id": sid, "bureau": bureau_id, "file": file_name, "sha256": digest, "rows": n_rows,
-                 "loaded": loaded, "revised": revised, "reason": reason},
-            )  # fmt: skip
-    except BaseException:
-        if sidecar is not None:
-            sidecar.unlink(missing_ok=True)  # rolled back: `rebuild` must not replay it
-        raise
-    finally:
-        con.unregister("incoming_rows")
-    result.outcome, result.submission_id = "accepted", sid
-    result.rows_loaded, result.rows_revised, result.rows_unchanged = loaded, revised, n_rows - skipped - loaded
-    result.periods = periods
-    log.info("loaded %s as submission %s: %s rows, %s new or revised", file_name, sid, n_rows, loaded)
-    return result
+                    "revision" if reason else "upload_accepted",
+                    {"submission_id": sid, "bureau": bureau_id, "file": file_name, "sha256": digest, "rows": n_rows,
+                     "loaded": loaded, "revised": revised, "reason": reason},
+                )  # fmt: skip
+        except BaseException:
+            if sidecar is not None:
+                sidecar.unlink(missing_ok=True)  # rolled back: `rebuild` must not replay it
+            raise
+        result.outcome, result.submission_id = "accepted", sid
+        result.rows_loaded, result.rows_revised, result.rows_unchanged = loaded, revised, n_rows - skipped - loaded
+        result.periods = periods
+        log.info("loaded %s as submission %s: %s rows, %s new or revised", file_name, sid, n_rows, loaded)
+        return result
 
 
 MAX_STORED_PROBLEMS = 1000  # an all-invalid file has millions; the first ones say what is wrong
@@ -465,11 +467,8 @@ def _record_rejection(
                 "reason_en": [clip(p.reason_en) for p in kept],
             }
         )
-        con.register("rejected_frame", rejected)
-        try:
+        with db.registered(con, "rejected_frame", rejected):
             con.execute("insert into rejected_rows select * from rejected_frame")
-        finally:
-            con.unregister("rejected_frame")
         db.audit(
             con,
             user,

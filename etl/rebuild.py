@@ -171,11 +171,8 @@ def _restart_sequence(con: duckdb.DuckDBPyConnection, name: str, start: int) -> 
 def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
     if frame.empty:
         return
-    con.register("kept_frame", frame)
-    try:
+    with db.registered(con, "kept_frame", frame):
         con.execute(f"insert into {table} by name select * from kept_frame")  # table: a constant below
-    finally:
-        con.unregister("kept_frame")
 
 
 def _replay(
@@ -252,15 +249,15 @@ def _build(
 ) -> None:
     con = db.connect(fresh)
     try:
-        db.sync_reference(con, cfg)
-        _replay(con, cfg, archive, entries, progress)
-        if kept is not None:
-            _carry_over(con, kept)
-        accounts = 0 if kept is None else len(kept.users)
-        db.audit(
-            con, "system", "rebuild", {"files": len(entries), "accounts": accounts, "old_readable": kept is not None}
-        )
-        con.execute("checkpoint")  # the fresh file carries everything: no WAL of its own to move
+        with db.writing():  # every write of this process holds the writer, a rebuild too
+            db.sync_reference(con, cfg)
+            _replay(con, cfg, archive, entries, progress)
+            if kept is not None:
+                _carry_over(con, kept)
+            accounts = 0 if kept is None else len(kept.users)
+            detail = {"files": len(entries), "accounts": accounts, "old_readable": kept is not None}
+            db.audit(con, "system", "rebuild", detail)
+            con.execute("checkpoint")  # the fresh file carries everything: no WAL of its own to move
     finally:
         con.close()
 

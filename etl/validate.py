@@ -31,6 +31,7 @@ from etl.normalise import (
     PERIOD_OK,
     Normalised,
 )
+from monitor import db
 from monitor.fmt import month_zh
 from monitor.targets import CITY, TargetsConfig
 
@@ -338,8 +339,7 @@ def _cumulative_falls(found: Found, good: pd.DataFrame, meta: pd.DataFrame, con:
     cum = good[meta["reporting"] == "cumulative"][["row", "kpi_id", "district_id", "period", "value"]]
     if cum.empty:
         return
-    con.register("incoming_cum", cum)
-    try:
+    with db.registered(con, "incoming_cum", cum):
         rows = con.execute(
             """
             with incoming as (
@@ -375,8 +375,6 @@ def _cumulative_falls(found: Found, good: pd.DataFrame, meta: pd.DataFrame, con:
             order by row
             """
         ).df()
-    finally:
-        con.unregister("incoming_cum")
     if rows.empty:
         return
     # rows are unique in a file: each falling row back to its frame position
@@ -407,8 +405,7 @@ def _jumps(n: Normalised, good: pd.DataFrame, meta: pd.DataFrame, con: duckdb.Du
     flows = good[meta["reporting"] != "cumulative"][["row", "kpi_id", "district_id", "period", "value"]]
     if flows.empty:
         return []
-    con.register("incoming_jump", flows)
-    try:
+    with db.registered(con, "incoming_jump", flows):
         rows = con.execute(
             """
             with incoming as (
@@ -436,8 +433,6 @@ def _jumps(n: Normalised, good: pd.DataFrame, meta: pd.DataFrame, con: duckdb.Du
             """,
             [JUMP_MIN_HISTORY, JUMP_Z],
         ).fetchall()
-    finally:
-        con.unregister("incoming_jump")
     label = n.columns.get("value")
     return [
         Problem(

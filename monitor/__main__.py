@@ -1,9 +1,10 @@
 """python -m monitor: the monitor's figures without the dashboard, for scripts, checks and cron jobs.
 
-    python -m monitor scorecard --as-of 2025-09 [--db PATH] [--format table|csv|json] [--district 东胜区]
-    python -m monitor briefing --as-of 2026-10 --out DIR [--section 三(二)] [--bureau housing] [--targets a,b]
+    python -m monitor scorecard --as-of 2025-09 [--db FILE] [--format table|csv|json] [--district 东胜区]
+    python -m monitor briefing --as-of 2026-10 --out DIR [--section 三(二)] [--bureau housing] [--target a,b]
+    python -m monitor users add|list|disable|enable|reset-password ...
 
-Subcommands share the warehouse options; more (users, briefing) plug into the same subparsers.
+--db and --targets (targets.yaml) go before or after the subcommand, as in `python -m etl` (monitor.cli).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from monitor import db, export_safe, progress, users_cli
+from monitor import cli, db, export_safe, progress, users_cli
 from monitor.targets import DEFAULT_TARGETS, TargetsConfig, TargetsError, load_targets
 
 # The scorecard fields the command line prints, in this order, in every format.
@@ -117,23 +118,16 @@ def _cmd_scorecard(args: argparse.Namespace) -> int:
     return 0
 
 
-def _split(values: list[str] | None) -> list[str] | None:
-    """--targets a,b --targets c -> [a, b, c]; None when not given."""
-    if not values:
-        return None
-    return [v.strip() for chunk in values for v in chunk.split(",") if v.strip()] or None
-
-
 def _cmd_briefing(args: argparse.Namespace) -> int:
     """Write the meeting briefing (deck, PDF, workbook, charts) and print the files written."""
     from monitor import briefing  # the browser stack is imported only for this command
 
-    cfg = _load_cfg(args.config) or load_targets()
+    cfg = _load_cfg(args.targets) or load_targets()
     con = _open(args.db, cfg)
     try:
         result = briefing.build_briefing(
-            con, cfg, args.as_of, args.out, sections=_split(args.section), bureaus=_split(args.bureau),
-            targets=_split(args.targets), lang=args.lang,
+            con, cfg, args.as_of, args.out, sections=cli.split_ids(args.section), bureaus=cli.split_ids(args.bureau),
+            targets=cli.split_ids(args.target), lang=args.lang,
             progress=lambda i, n, label: print(f"[{i}/{n}] {label}", file=sys.stderr, flush=True),
         )  # fmt: skip
     except briefing.BriefingError as exc:
@@ -147,28 +141,26 @@ def _cmd_briefing(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m monitor", description="0477 监测：目标进展 / progress monitor")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", default=None, help="warehouse file (default: $MONITOR_DB or data/warehouse.duckdb)")
-    common.add_argument("--targets", default=None, help="targets.yaml for thresholds and aliases (default: repo's)")
+    parser = cli.program("python -m monitor", "0477 监测：目标进展 / progress monitor")
     sub = parser.add_subparsers(dest="command", required=True)
-    sc = sub.add_parser("scorecard", parents=[common], help="每项目标的进展与状态 / every target's status")
+    sc = cli.subcommand(sub, "scorecard", help="每项目标的进展与状态 / every target's status")
     sc.add_argument("--as-of", required=True, type=_month, help="month of the data, YYYY-MM (its figures included)")
     sc.add_argument("--format", choices=("table", "csv", "json"), default="table")
     sc.add_argument("--district", default=None, help="旗区 id 或中文名 / district id or name (default: whole city)")
     sc.set_defaults(func=_cmd_scorecard)
-    # briefing: no `common` parent, because here --targets means target ids (targets.yaml is --config)
-    br = sub.add_parser("briefing", help="会议简报：PPT、PDF、Excel 与图表 / meeting briefing: deck, PDF, workbook")
+    br = cli.subcommand(
+        sub, "briefing", help="会议简报：PPT、PDF、Excel 与图表 / meeting briefing: deck, PDF, workbook"
+    )
     br.add_argument("--as-of", required=True, type=_month, help="month of the data, YYYY-MM (its figures included)")
     br.add_argument("--out", required=True, help="output directory (created)")
     br.add_argument("--section", action="append", help="政策条目，如 三(二)；可重复或逗号分隔 / policy section")
     br.add_argument("--bureau", action="append", help="牵头单位 id；可重复或逗号分隔 / lead bureau id")
-    br.add_argument("--targets", action="append", help="目标 id，逗号分隔 / target ids, comma-separated")
+    br.add_argument(
+        "--target", action="append", metavar="ID", help="目标 id；可重复或逗号分隔 / target id; repeatable or a,b"
+    )
     br.add_argument("--lang", choices=("zh", "en"), default="zh")
-    br.add_argument("--db", default=None, help="warehouse file (default: $MONITOR_DB or data/warehouse.duckdb)")
-    br.add_argument("--config", default=None, help="targets.yaml (default: the repo's)")
     br.set_defaults(func=_cmd_briefing)
-    users_cli.add_parser(sub, common)
+    users_cli.add_parser(sub)
     return parser
 
 

@@ -7,16 +7,16 @@ The sign-in form gives one message for an unknown name, a wrong password, a disa
 account, so it does not tell a stranger which names exist or what state they are in; the real
 reason goes to the audit log and the admin page shows every account's state.
 
-Every account write runs under one module-level lock (the app's sessions share one connection, each
-on its own cursor) in its own transaction, and a write that still meets a conflict (another process)
-is retried: parallel wrong passwords lock an account after exactly MAX_FAILURES, never a traceback.
+Every account write, sign-in counters and their audit entries included, runs in its own transaction
+under the warehouse's one writer (db.writing(): the app's sessions share one connection, each on its
+own cursor), and a write that still meets a conflict (a writer outside it) is retried: parallel
+wrong passwords lock an account after exactly MAX_FAILURES, never a traceback.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
-import threading
 import time
 import unicodedata
 from collections.abc import Callable
@@ -43,8 +43,7 @@ UNKNOWN_ACCOUNT = "unknown account"
 WRITE_ATTEMPTS = 5
 
 _hasher = PasswordHasher()
-_write_lock = threading.Lock()
-_T = TypeVar("_T")
+_Result = TypeVar("_Result")
 
 _COLUMNS = "user_name, display_name, role, bureau_id, active, failed_count, locked_until, session_epoch"
 
@@ -151,12 +150,12 @@ def list_users(con: duckdb.DuckDBPyConnection) -> list[User]:
 # -- writes ---------------------------------------------------------------------------------------------
 
 
-def _write(con: duckdb.DuckDBPyConnection, work: Callable[[], _T]) -> _T:
-    """Run `work` as one transaction, serialised with every other account write of this process.
+def _write(con: duckdb.DuckDBPyConnection, work: Callable[[], _Result]) -> _Result:
+    """Run `work` as one transaction, serialised with every other write of this process (db.writing()).
 
-    A conflict with a writer outside the lock is retried; if it persists the user is asked to try
+    A conflict with a writer outside it is retried; if it persists the user is asked to try
     again (AuthError), never shown duckdb's TransactionException."""
-    with _write_lock:
+    with db.writing():
         for attempt in range(WRITE_ATTEMPTS):
             try:
                 with db.transaction(con):

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 
 from monitor import fmt, i18n
 from monitor.i18n import Lang
-from monitor.style import FONT_FAMILY, STATUS_COLORS, STATUS_ICONS, STATUS_ORDER
+from monitor.style import FONT_FAMILY, STATUS_COLORS
 
 
 def _nice_step(span: float, ticks: int = 5) -> float:
@@ -48,8 +48,7 @@ def month_ticks(periods: list, lang: Lang, max_ticks: int = 8) -> tuple[list, li
         return [], []
     every = max(1, math.ceil(len(ps) / max_ticks))
     chosen = ps[::every]
-    label = fmt.month_zh if lang == "zh" else fmt.month_en
-    return chosen, [label(p) for p in chosen]
+    return chosen, [fmt.month(p, lang) for p in chosen]
 
 
 def base_layout(fig: go.Figure, title: str, subtitle: str = "", height: int = 420) -> go.Figure:
@@ -140,16 +139,16 @@ def trajectory(
     title = f"{row.get(f'name_{lang}', '')}"
     sub = f"{as_of_label} · {i18n.t('unit', lang)}：{unit}" if lang == "zh" else f"{as_of_label} · unit: {unit}"
     if status:
-        sub += f" · {STATUS_ICONS[status]} {i18n.status_label(status, lang)}"
+        sub += f" · {fmt.status(status, lang)}"
     return base_layout(fig, title, sub)
 
 
 def status_bar(counts: dict[str, int], lang: Lang, title: str) -> go.Figure:
     """Horizontal bar of targets by status, worst first, with the status word on each bar."""
-    order = [s for s in STATUS_ORDER]
+    order = list(fmt.ATTENTION_RANK)
     fig = go.Figure(
         go.Bar(
-            y=[f"{STATUS_ICONS[s]} {i18n.status_label(s, lang)}" for s in order],
+            y=[fmt.status(s, lang) for s in order],
             x=[counts.get(s, 0) for s in order],
             orientation="h",
             marker_color=[STATUS_COLORS[s] for s in order],
@@ -164,7 +163,7 @@ def status_bar(counts: dict[str, int], lang: Lang, title: str) -> go.Figure:
 def heatmap(frame: pd.DataFrame, lang: Lang, title: str) -> go.Figure:
     """Progress (0..1+) by target (rows) and district (columns)."""
     pivot = frame.pivot_table(index="target", columns="district", values="progress", aggfunc="first")
-    text = pivot.map(lambda x: "—" if pd.isna(x) else f"{x * 100:.0f}%")
+    text = pivot.map(fmt.percent)
     fig = go.Figure(
         go.Heatmap(
             z=pivot.clip(upper=1.2).to_numpy(),

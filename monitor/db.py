@@ -10,13 +10,18 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from monitor.targets import ROOT, TargetsConfig
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_DB = ROOT / "data" / "warehouse.duckdb"
 SCHEMA_VERSION = 3
@@ -106,6 +111,19 @@ def write_private(target: Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
+# The one writer of this process (as Datasette's Database.execute_write_fn): DuckDB lets one process
+# hold the file, and inside it concurrent writers on cursors of one connection conflict on update
+# ("TransactionException: Conflict on update"). Re-entrant: a load inside writing() may audit.
+_WRITER = threading.RLock()
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """Hold the process's writer: every write (loads, corrections, accounts, sign-ins, audit) runs in it."""
+    with _WRITER:
+        yield
+
+
 def connect(path: Path | str | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open (and create or migrate) the warehouse.
 
@@ -127,7 +145,8 @@ def connect(path: Path | str | None = None, *, read_only: bool = False) -> duckd
     if created:
         p.chmod(0o600)
     if not read_only:
-        migrate(con)
+        with _WRITER:
+            migrate(con)
     return con
 
 
@@ -344,22 +363,35 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
 
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """One unit of work: commit on success, roll back on any error (then re-raise)."""
-    con.execute("begin transaction")
+    """One unit of work, holding the writer: commit on success, roll back on any error (then re-raise)."""
+    with _WRITER:
+        con.execute("begin transaction")
+        try:
+            yield con
+        except BaseException:
+            con.execute("rollback")
+            raise
+        con.execute("commit")
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> Iterator[str]:
+    """A DataFrame visible to SQL as `name` for the duration of the block, unregistered afterwards
+    (also on error): a view left behind would shadow the next one of that name on the connection."""
+    con.register(name, frame)
     try:
-        yield con
-    except BaseException:
-        con.execute("rollback")
-        raise
-    con.execute("commit")
+        yield name
+    finally:
+        con.unregister(name)
 
 
 def audit(con: duckdb.DuckDBPyConnection, user: str, action: str, detail: dict) -> None:
-    """Append to the audit log (never updated or deleted from the app)."""
-    con.execute(
-        "insert into audit_log values (nextval('audit_seq'), now(), ?, ?, ?)",
-        [user, action, json.dumps(detail, ensure_ascii=False, default=str)],
-    )
+    """Append to the audit log (never updated or deleted from the app); a write, so under the writer."""
+    with _WRITER:
+        con.execute(
+            "insert into audit_log values (nextval('audit_seq'), now(), ?, ?, ?)",
+            [user, action, json.dumps(detail, ensure_ascii=False, default=str)],
+        )
 
 
 def load_reference(con: duckdb.DuckDBPyConnection, cfg: TargetsConfig, *, user: str = "system") -> None:
@@ -405,7 +437,8 @@ def load_reference(con: duckdb.DuckDBPyConnection, cfg: TargetsConfig, *, user: 
 
 
 def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
-    con.execute("insert or replace into meta values (?, ?)", [key, value])
+    with _WRITER:
+        con.execute("insert or replace into meta values (?, ?)", [key, value])
 
 
 def get_meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
@@ -433,10 +466,12 @@ def open_warehouse(path: Path | str | None = None, cfg: TargetsConfig | None = N
 
 
 def sync_reference(con: duckdb.DuckDBPyConnection, cfg: TargetsConfig, *, user: str = "system") -> bool:
-    """Reload bureaus, KPIs and targets when targets.yaml changed since the last load."""
+    """Reload bureaus, KPIs and targets when targets.yaml changed since the last load. The check and
+    the reload hold the writer together, so two sessions reloading at once load the tables once."""
     fingerprint = reference_fingerprint(cfg)
-    if get_meta(con, "targets_fingerprint") == fingerprint:
-        return False
-    load_reference(con, cfg, user=user)
-    set_meta(con, "targets_fingerprint", fingerprint)
+    with _WRITER:
+        if get_meta(con, "targets_fingerprint") == fingerprint:
+            return False
+        load_reference(con, cfg, user=user)
+        set_meta(con, "targets_fingerprint", fingerprint)
     return True

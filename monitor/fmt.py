@@ -1,4 +1,8 @@
-"""Numbers and months the way Chinese officials read them: 1.5万套, 2025年3月, 30%."""
+"""Numbers and months the way Chinese officials read them: 1.5万套, 2025年3月, 30%.
+
+The one vocabulary of the monitor: pages, charts, deck, PDF, workbook, record tables and tests format
+months, figures (with the milestone rule), percentages and statuses through these functions.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,12 @@ import math
 import re
 
 import pandas as pd
+
+from monitor import i18n
+from monitor.style import STATUS_ICONS, STATUS_ORDER
+
+# Milestones (value_type flag) are reported 1 = done, 0 = not yet; their unit in targets.yaml is this.
+FLAG_UNIT = "是否完成"
 
 
 def month_zh(value: dt.date | pd.Timestamp | str | None) -> str:
@@ -93,3 +103,40 @@ def plain(text: object) -> str:
     `[x](http://…)` or `![x](…)` shows as typed and never becomes a link or an outside image fetch."""
     # a line break would start a new Markdown block (a heading, a list, a code block): one line only
     return _LINE_BREAK.sub(" ", _MARKDOWN_SPECIAL.sub(r"\\\1", str(text)))
+
+
+def _missing(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) or pd.isna(value)  # type: ignore[arg-type]
+
+
+def month(value: object, lang: i18n.Lang) -> str:
+    """2025年3月 / Mar 2025."""
+    return month_zh(value) if lang == "zh" else month_en(value)  # type: ignore[arg-type]
+
+
+def figure(value: object, unit_zh: str, unit_en: str, lang: i18n.Lang) -> str:
+    """One figure in its unit as every view shows it: 1.5万套, 30%, 15,000 units; a milestone reads
+    已完成 / 未完成 (done / not done); a missing figure —."""
+    if _missing(value):
+        return "—"
+    x = float(value)  # type: ignore[arg-type]
+    if unit_zh == FLAG_UNIT:
+        done = x >= 1
+        return ("已完成" if done else "未完成") if lang == "zh" else ("done" if done else "not done")
+    return number_zh(x, unit_zh) if lang == "zh" else number_en(x, unit_en)
+
+
+def percent(share: object) -> str:
+    """A share (0.7583) as a whole percentage: 76%; a missing one —."""
+    if _missing(share):
+        return "—"
+    return f"{float(share) * 100:.0f}%"  # type: ignore[arg-type]
+
+
+def status(status_id: str, lang: i18n.Lang) -> str:
+    """The status word with its symbol (▼ 明显滞后): colour is never the only carrier of meaning."""
+    return f"{STATUS_ICONS[status_id]} {i18n.status_label(status_id, lang)}"
+
+
+# "Needs attention first": the order of statuses in every list, tile row and deck (worst first).
+ATTENTION_RANK: dict[str, int] = {s: i for i, s in enumerate(STATUS_ORDER)}

@@ -112,6 +112,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "nav_admin": ("系统管理", "Administration"),
     "nav_group_monitor": ("监测", "Monitoring"),
     "nav_group_work": ("工作", "Work"),
+    # punctuation the pages put around names and counts
+    "labelled": ("{label}：{value}", "{label}: {value}"),
+    "list_sep": ("、", "; "),
+    "with_count": ("{title}（{n}）", "{title} ({n})"),
+    "city_only_target": ("该目标只在全市层面统计。", "This target is measured for the whole city only."),
     # overview
     "filters": ("筛选", "Filters"),
     "rolling_12": ("（近12个月滚动）", " (rolling 12 months)"),
@@ -263,7 +268,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "value": ("数值", "Value"),
     "download_csv": ("下载CSV", "Download CSV"),
     "data_source": ("数据来源：各责任单位月报", "Source: monthly reports of the responsible bureaus"),
-    # briefing export (monitor/briefing.py, pages/briefing.py)
+    # briefing export (monitor/briefing/, pages/briefing.py)
     "brief_title": ("服务暖城“新市民”0477系列措施 进展简报", "0477 Measures for New Residents: Progress Briefing"),
     "brief_intro": (
         "生成领导会议用的简报：PPT（16:9）、PDF（打印用）、Excel 计分卡和图表文件，数据截至{month}。",

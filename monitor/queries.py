@@ -1,6 +1,6 @@
 """Read models for the dashboard: plain functions of a DuckDB connection returning DataFrames.
 
-No streamlit here (the app caches these in monitor/ui_data.py). SQL reads like small dbt models:
+No streamlit here (the app caches these in dashboard/data.py). SQL reads like small dbt models:
 one CTE a step, every value bound with ?.
 """
 
@@ -11,7 +11,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from monitor import db
+from monitor import db, demo_state
 
 
 def data_version(con: duckdb.DuckDBPyConnection) -> str:
@@ -36,13 +36,9 @@ def holds_demo_data(con: duckdb.DuckDBPyConnection) -> bool:
 
 def is_demo(con: duckdb.DuckDBPyConnection) -> bool:
     """True only while everything in the warehouse is the demo's: the demo flag is set and every
-    account and every submission is the demo's (etl.demo.non_demo_content). The sign-in page lists
-    the demo passwords on this, so one real account or upload hides them."""
-    if not holds_demo_data(con):
-        return False
-    from etl.demo import non_demo_content  # only for a demo warehouse: keeps the app's cold start light
-
-    return non_demo_content(con) == (0, 0)
+    account and every submission is the demo's (monitor.demo_state.non_demo_content). The sign-in page
+    lists the demo passwords on this, so one real account or upload hides them."""
+    return holds_demo_data(con) and demo_state.non_demo_content(con) == (0, 0)
 
 
 def months_with_data(con: duckdb.DuckDBPyConnection) -> list[dt.date]:

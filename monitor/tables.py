@@ -94,10 +94,9 @@ def localise(frame: pd.DataFrame, lang: i18n.Lang, names: Mapping[str, Mapping[s
         if column in out.columns:
             lookup = names.get(column, {})
             out[column] = [lookup.get(v, v) if isinstance(v, str) else "—" for v in out[column]]
-    month = fmt.month_zh if lang == "zh" else fmt.month_en
     for column in ("period", "first_period", "last_period"):
         if column in out.columns:
-            out[column] = [month(v) if not pd.isna(v) else "—" for v in out[column]]
+            out[column] = [fmt.month(v, lang) if not pd.isna(v) else "—" for v in out[column]]
     for column in ("received", "on_time"):
         if column in out.columns:
             out[column] = out[column].map({True: "✔", False: "✘"})
@@ -119,15 +118,9 @@ def localise(frame: pd.DataFrame, lang: i18n.Lang, names: Mapping[str, Mapping[s
     return out.rename(columns={c: i18n.t(k, lang) for c, k in COLUMN_KEYS.items() if c in out.columns})
 
 
-FLAG_UNIT = "是否完成"  # milestones: 1 = done, 0 = not yet (as monitor.ui.number shows them)
-
-
 def figure(value: float, unit_zh: str, unit_en: str, lang: i18n.Lang) -> str:
-    """One reported figure as the pages show it: 1.5万套, 30%, 已完成."""
-    if unit_zh == FLAG_UNIT:
-        done = value >= 1
-        return ("已完成" if done else "未完成") if lang == "zh" else ("done" if done else "not done")
-    return fmt.number_zh(value, unit_zh) if lang == "zh" else fmt.number_en(value, unit_en)
+    """One reported figure as the pages show it: 1.5万套, 30%, 已完成 (fmt.figure)."""
+    return fmt.figure(value, unit_zh, unit_en, lang)
 
 
 def changes(
@@ -136,7 +129,6 @@ def changes(
     """LoadResult.changes (kpi_id, district_id, period, old_value, new_value) as the clerk reads them:
     KPI and district names, 2026年10月, each figure with its unit. `kpis` / `districts` map ids to the
     config records (name_zh, name_en, unit_zh, unit_en); an unknown id is shown as it is."""
-    month = fmt.month_zh if lang == "zh" else fmt.month_en
     rows = []
     for r in frame.itertuples(index=False):
         kpi = kpis.get(r.kpi_id)
@@ -146,7 +138,7 @@ def changes(
             [
                 getattr(kpi, f"name_{lang}") if kpi else r.kpi_id,
                 getattr(district, f"name_{lang}") if district else r.district_id,
-                month(r.period),
+                fmt.month(r.period, lang),
                 figure(float(r.old_value), unit_zh, unit_en, lang),
                 figure(float(r.new_value), unit_zh, unit_en, lang),
             ]

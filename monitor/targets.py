@@ -132,7 +132,9 @@ class Thresholds(_Model):
     trend_months: int = 9  # window of the Theil-Sen slope
 
 
-class Reporting_(_Model):
+class ReportingRules(_Model):
+    """When a month's report is due and how large an upload may be (targets.yaml `reporting:`)."""
+
     due_day: int = 10  # a month's report is due on this day of the following month
     max_upload_mb: float = 20.0
 
@@ -147,7 +149,7 @@ class TargetsConfig(_Model):
     version: int
     policy: Policy
     thresholds: Thresholds = Thresholds()
-    reporting: Reporting_ = Reporting_()
+    reporting: ReportingRules = ReportingRules()
     bureaus: list[Bureau]
     districts: list[District]
     kpis: list[Kpi]

@@ -1,6 +1,7 @@
 """`python -m monitor users add|list|disable|enable|reset-password`: account administration.
 
 Passwords are read from a prompt (or --password for scripts) and only their argon2 hash is stored.
+--db and --targets go anywhere on the line: `users --db X add ...` and `users add ... --db X` (monitor.cli).
 """
 
 from __future__ import annotations
@@ -8,23 +9,24 @@ from __future__ import annotations
 import argparse
 import getpass
 
-from monitor import auth, db
+from monitor import auth, cli, db
+from monitor.targets import load_targets
 
 
-def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("users", parents=[common], help="账号管理 / manage local accounts")
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = cli.subcommand(sub, "users", help="账号管理 / manage local accounts")
     p.set_defaults(func=run)
     users = p.add_subparsers(dest="users_cmd", required=True)
-    a = users.add_parser("add")
+    a = cli.subcommand(users, "add")
     a.add_argument("user")
     a.add_argument("--role", required=True, choices=auth.ROLES)
     a.add_argument("--bureau", default=None)
     a.add_argument("--name", default=None, help="display name")
     a.add_argument("--password", default=None, help="omit to be prompted (recommended)")
-    users.add_parser("list")
+    cli.subcommand(users, "list")
     for name in ("disable", "enable"):
-        users.add_parser(name).add_argument("user")
-    r = users.add_parser("reset-password")
+        cli.subcommand(users, name).add_argument("user")
+    r = cli.subcommand(users, "reset-password")
     r.add_argument("user")
     r.add_argument("--password", default=None)
 
@@ -39,7 +41,8 @@ def _password(given: str | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    con = db.open_warehouse(db.db_path(args.db))
+    cfg = load_targets(args.targets) if args.targets else None  # None: the repository's targets.yaml
+    con = db.open_warehouse(db.db_path(args.db), cfg)
     try:
         if args.users_cmd == "list":
             for u in auth.list_users(con):

@@ -11,13 +11,15 @@ import datetime as dt
 
 import streamlit as st
 
-from monitor import auth, fmt, session, ui, ui_data
-from monitor.ui import T
+from dashboard import data, session, ui
+from dashboard.ui import T
+from monitor import auth, fmt, i18n
+from monitor.targets import TargetsError
 
 user = session.require("admin")  # before anything is read: the role check is on the server, per request
 lang = ui.lang()
-cfg = ui_data.config()
-bureau_names = {b.id: (b.name_zh if lang == "zh" else b.name_en) for b in cfg.bureaus}
+cfg = data.config()
+bureau_names = {b.id: i18n.name(b, lang) for b in cfg.bureaus}
 ADD_KEYS = ("adm_add_name", "adm_add_role", "adm_add_bureau", "adm_add_password")
 CHANGE_KEYS = ("adm_new_password",)
 for key in st.session_state.pop("_adm_clear", ()):
@@ -47,7 +49,7 @@ with tab_users:
     message = st.session_state.pop("_adm_message", None)
     if message:
         st.success(message)
-    accounts = auth.list_users(ui_data.con())
+    accounts = auth.list_users(data.con())
     now = dt.datetime.now()
     st.dataframe(
         [
@@ -73,8 +75,7 @@ with tab_users:
         add = st.form_submit_button(T("adm_add"))
     if add:
         try:
-            with ui_data.writing():
-                added = auth.add_user(ui_data.con(), name, password, role, bureau_id=bureau or None, by=user.user_name)
+            added = auth.add_user(data.con(), name, password, role, bureau_id=bureau or None, by=user.user_name)
         except auth.AuthError as exc:
             refused(exc)
         else:
@@ -92,14 +93,12 @@ with tab_users:
             if disable and target == user.user_name:
                 st.error(T("adm_not_self"))
             elif disable or enable:
-                with ui_data.writing():
-                    auth.set_active(ui_data.con(), target, bool(enable), by=user.user_name)
+                auth.set_active(data.con(), target, bool(enable), by=user.user_name)
                 done(T("adm_enabled" if enable else "adm_disabled", user=shown), ())
             else:
-                with ui_data.writing():
-                    auth.reset_password(ui_data.con(), target, new_password, by=user.user_name)
+                auth.reset_password(data.con(), target, new_password, by=user.user_name)
                 if target == user.user_name:  # one's own new password: this session goes on
-                    fresh = auth.get_user(ui_data.con(), target)
+                    fresh = auth.get_user(data.con(), target)
                     if fresh is not None:
                         session.start(fresh)
                 done(T("adm_reset_done", user=shown), CHANGE_KEYS)
@@ -110,14 +109,13 @@ with tab_targets:
     st.write(T("adm_targets_help", kpis=len(cfg.kpis), targets=len(cfg.targets)))
     if st.button(T("adm_reload"), key="adm_reload"):
         try:
-            changed = ui_data.reload_targets(user.user_name)
-        except ValueError as exc:  # TargetsError: the file is invalid, nothing changed
+            changed = data.reload_targets(user.user_name)
+        except (TargetsError, UnicodeDecodeError) as exc:  # an invalid file (or not UTF-8): nothing changed
             st.error(str(exc))
         else:
             st.success(T("adm_reloaded") if changed else T("adm_unchanged"))
 
 with tab_audit:
     st.caption(T("adm_audit_note"))
-    # keyed on the newest event too: sign-ins and account changes do not change the data version
-    log = ui_data.audit_log(ui_data.audit_version())
-    st.dataframe(ui_data.records(log, lang), hide_index=True, width="stretch")
+    log = data.audit_log()  # fresh after every sign-in and account change too
+    st.dataframe(data.records(log, lang), hide_index=True, width="stretch")

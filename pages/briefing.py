@@ -12,9 +12,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from monitor import briefing, session, ui, ui_data
+from dashboard import data, session, ui
+from dashboard.ui import T
+from monitor import briefing
 from monitor.fmt import plain
-from monitor.ui import T
 
 session.require("briefing")
 
@@ -28,9 +29,8 @@ MIME = {
 
 as_of = ui.require_data()
 lang = ui.lang()
-v = ui_data.version()
-card = ui_data.scorecard(v, as_of)
-bureau_names = ui_data.reference(v, "bureaus").set_index("bureau_id")[f"name_{lang}"]
+card = data.scorecard(as_of)
+bureau_names = data.reference("bureaus").set_index("bureau_id")[f"name_{lang}"]
 names = dict(zip(card["target_id"], card[f"name_{lang}"], strict=True))
 sections_of = dict(zip(card["target_id"], card["section"], strict=True))
 
@@ -74,7 +74,7 @@ if st.button(T("brief_generate"), type="primary", disabled=not selected, key="br
     try:
         with tempfile.TemporaryDirectory(prefix="briefing-") as tmp:
             result = briefing.build_briefing(
-                ui_data.con(), ui_data.config(), as_of, tmp, targets=selected, lang=lang, progress=report
+                data.con(), data.config(), as_of, tmp, targets=selected, lang=lang, progress=report
             )
             stem = f"{T('brief_file_stem')}_{ui.month(as_of)}".replace(" ", "_")
             files = {
@@ -101,10 +101,10 @@ if made:
     if made["signature"] != signature:
         st.warning(T("brief_stale"))
     labels = {"pptx": "brief_dl_deck", "pdf": "brief_dl_pdf", "xlsx": "brief_dl_xlsx", "zip": "brief_dl_charts"}
-    for col, (kind, (file_name, data)) in zip(st.columns(len(labels)), made["files"].items(), strict=True):
+    for col, (kind, (file_name, content)) in zip(st.columns(len(labels)), made["files"].items(), strict=True):
         col.download_button(
             T(labels[kind]),
-            data,
+            content,
             file_name=Path(file_name).name,
             mime=MIME[kind],
             key=f"br_download_{kind}",

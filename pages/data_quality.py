@@ -12,21 +12,20 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from monitor import session, ui, ui_data
-from monitor.ui import T
+from dashboard import data, session, ui
+from dashboard.ui import T
 
 user = session.require("quality")
 as_of = ui.require_data()
 lang = ui.lang()
-v = ui_data.version()
-rates = ui_data.reporting_status(v, as_of)
+rates = data.reporting_status(as_of)
 
 st.title(T("nav_quality"))
 missing = rates[~rates["received"]]
 late = rates[rates["received"] & ~rates["on_time"]]
-warnings = ui_data.load_warnings(v)
+warnings = data.load_warnings()
 # a reporter sees only its own bureau's rejected rows: values typed into other bureaus' files are theirs
-rejected = ui_data.rejected_rows(v, user.bureau_id if user.role == "reporter" else None)
+rejected = data.rejected_rows(user.bureau_id if user.role == "reporter" else None)
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(T("missing_reports"), len(missing))
 c2.metric(T("late_list"), len(late))
@@ -40,12 +39,12 @@ shown: dict[str, pd.DataFrame] = {
     T("rejected"): rejected,
 }
 if user.role == "admin":
-    shown[T("audit")] = ui_data.audit_log(ui_data.audit_version())
+    shown[T("audit")] = data.audit_log()
 elif user.role == "reporter" and user.bureau_id:
-    shown[T("dq_own_history")] = ui_data.submissions(v, user.bureau_id).drop(columns="bureau_id")
+    shown[T("dq_own_history")] = data.submissions(user.bureau_id).drop(columns="bureau_id")
 for tab, frame in zip(st.tabs(list(shown)), shown.values(), strict=True):
     with tab:
         if frame.empty:
             st.write(T("nothing"))
         else:
-            st.dataframe(ui_data.records(frame, lang), hide_index=True, width="stretch")
+            st.dataframe(data.records(frame, lang), hide_index=True, width="stretch")

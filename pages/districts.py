@@ -5,15 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from monitor import charts, session, ui, ui_data
-from monitor.ui import T
+from dashboard import data, session, ui
+from dashboard.ui import T
+from monitor import charts
 
 session.require("districts")
 as_of = ui.require_data()
 lang = ui.lang()
-v = ui_data.version()
-units = ui_data.scorecard(v, as_of, all_units=True)
-districts = ui_data.reference(v, "districts").set_index("district_id")[f"name_{lang}"]
+units = data.scorecard(as_of, all_units=True)
+districts = data.reference("districts").set_index("district_id")[f"name_{lang}"]
 
 st.title(T("nav_districts"))
 # Flows split meaningfully over districts; stock and ratio targets carry a city baseline that an

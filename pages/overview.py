@@ -5,16 +5,16 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from monitor import session, ui, ui_data
+from dashboard import data, session, ui
+from dashboard.ui import T
+from monitor.fmt import ATTENTION_RANK
 from monitor.style import STATUS_COLORS, STATUS_ORDER
-from monitor.ui import T
 
 session.require("overview")
 as_of = ui.require_data()
 lang = ui.lang()
-v = ui_data.version()
-card = ui_data.scorecard(v, as_of)
-bureaus = ui_data.reference(v, "bureaus").set_index("bureau_id")[f"name_{lang}"]
+card = data.scorecard(as_of)
+bureaus = data.reference("bureaus").set_index("bureau_id")[f"name_{lang}"]
 
 st.title(T("nav_overview"))
 st.caption(f"{T('app_subtitle')} · {T('as_of')} {ui.month(as_of)} · {T('targets_count', n=len(card))}")
@@ -36,7 +36,7 @@ card = card.assign(
     .map({True: "annual", False: ""})
     .where(card["kind"].eq("annual"), pd.to_datetime(card["deadline"]).dt.year.astype(str)),
     bureau=card["lead_bureau"].map(bureaus).fillna(card["lead_bureau"]),
-    rank=card["status"].map({s: i for i, s in enumerate(STATUS_ORDER)}),
+    rank=card["status"].map(ATTENTION_RANK),
     gap=card["progress"].fillna(0) - card["time_elapsed"].fillna(0),
 )
 
@@ -114,7 +114,7 @@ config = {
 for group in sorted(shown["group"].unique(), key=lambda g: (g == "annual", g)):
     part = shown[shown["group"] == group].sort_values(["rank", "gap"])
     title = T("group_annual") if group == "annual" else T("due_by", year=group)
-    st.subheader(f"{title}（{len(part)}）" if lang == "zh" else f"{title} ({len(part)})")
+    st.subheader(T("with_count", title=title, n=len(part)))
     st.dataframe(
         ui.style_status(table(part), T("col_status")),
         column_config=config,

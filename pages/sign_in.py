@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from monitor import auth, session, ui, ui_data
-from monitor.ui import T
+from dashboard import data, session, ui
+from dashboard.ui import T
+from monitor import auth
 
 st.title(T("app_title"))
 st.caption(T("app_subtitle"))
@@ -23,7 +24,7 @@ with st.form("sign_in", clear_on_submit=False):
     submitted = st.form_submit_button(T("sign_in"), type="primary")
 if submitted:
     try:
-        user = auth.sign_in(ui_data.con(), user_name, password)  # the name is normalised as stored
+        user = auth.sign_in(data.con(), user_name, password)  # the name is normalised as stored
     except auth.AuthError as exc:
         st.error(exc.text(ui.lang()))  # a catalogue text: nothing the user typed
     else:
@@ -33,16 +34,16 @@ if submitted:
 if session.sso_configured():
     st.button(T("sso_sign_in"), on_click=st.login, key="sso_sign_in")
 
-if ui_data.is_demo(ui_data.audit_version()):
+if data.is_demo():
     from etl.demo import demo_accounts
 
     with st.expander(T("demo_accounts"), expanded=False):
         st.caption(T("demo_accounts_note"))
-        bureaus = ui_data.reference(ui_data.version(), "bureaus").set_index("bureau_id")[f"name_{ui.lang()}"]
+        bureaus = data.reference("bureaus").set_index("bureau_id")[f"name_{ui.lang()}"]
         st.dataframe(
             [
                 {T("user_name"): u, T("password"): p, T("role"): T(f"role_{r}"), T("f_bureau"): bureaus.get(b, "")}
-                for u, p, r, b in demo_accounts(ui_data.config())
+                for u, p, r, b in demo_accounts(data.config())
             ],
             hide_index=True,
         )

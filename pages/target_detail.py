@@ -7,23 +7,21 @@ import json
 import pandas as pd
 import streamlit as st
 
-from monitor import charts, session, ui, ui_data
-from monitor.style import STATUS_ORDER
-from monitor.ui import T
-
-RANK = {s: i for i, s in enumerate(STATUS_ORDER)}
+from dashboard import data, session, ui
+from dashboard.ui import T
+from monitor import charts
+from monitor.fmt import ATTENTION_RANK
 
 session.require("detail")
 as_of = ui.require_data()
 lang = ui.lang()
-v = ui_data.version()
-card = ui_data.scorecard(v, as_of)
-targets = ui_data.reference(v, "targets").set_index("target_id")
-bureaus = ui_data.reference(v, "bureaus").set_index("bureau_id")[f"name_{lang}"]
-districts = ui_data.reference(v, "districts").set_index("district_id")[f"name_{lang}"]
+card = data.scorecard(as_of)
+targets = data.reference("targets").set_index("target_id")
+bureaus = data.reference("bureaus").set_index("bureau_id")[f"name_{lang}"]
+districts = data.reference("districts").set_index("district_id")[f"name_{lang}"]
 
 st.title(T("nav_detail"))
-ids = list(card.assign(rank=card["status"].map(RANK)).sort_values("rank", kind="stable")["target_id"])
+ids = list(card.assign(rank=card["status"].map(ATTENTION_RANK)).sort_values("rank", kind="stable")["target_id"])
 names = dict(zip(card["target_id"], card[f"name_{lang}"], strict=True))
 wanted = st.query_params.get("target")
 target_id = st.selectbox(
@@ -45,7 +43,7 @@ c3.metric(T("col_forecast"), ui.number(row["forecast"], unit_zh, unit_en))
 c4.metric(T("col_status"), ui.status_text(row["status"]))
 st.info(row[f"reason_{lang}"])
 
-series = ui_data.series(v, target_id, as_of)
+series = data.series(target_id, as_of)
 fig = charts.trajectory(series, row, lang, as_of_label=f"{T('as_of')} {ui.month(as_of)}")
 st.plotly_chart(fig, width="stretch", key="detail_chart")
 
@@ -69,11 +67,11 @@ if isinstance(years, list) and years:
     )
 
 st.subheader(T("by_district"))
-by_unit = ui_data.target_units(v, as_of, target_id)
+by_unit = data.target_units(as_of, target_id)
 if by_unit.empty:
-    st.caption("该目标只在全市层面统计。" if lang == "zh" else "This target is measured for the whole city only.")
+    st.caption(T("city_only_target"))
 else:
-    bars = ui_data.unit_bars(v, row["kpi_id"], as_of, tuple(by_unit["district_id"]), lang)  # cached figure
+    bars = data.unit_bars(row["kpi_id"], as_of, tuple(by_unit["district_id"]), lang)  # cached figure
     st.plotly_chart(bars, width="stretch", key="detail_units")
     st.dataframe(
         pd.DataFrame(
@@ -96,15 +94,14 @@ with right:
     st.subheader(T("responsible"))
     lead = row["lead_bureau"]
     co = [b for b in (row.get("co_bureaus") or [])]
-    colon, comma = ("：", "、") if lang == "zh" else (": ", "; ")
-    st.write(f"{T('lead')}{colon}{bureaus.get(lead, lead)}")
+    st.write(T("labelled", label=T("lead"), value=bureaus.get(lead, lead)))
     if co:
-        st.write(f"{T('co')}{colon}" + comma.join(bureaus.get(b, b) for b in co))
+        st.write(T("labelled", label=T("co"), value=T("list_sep").join(bureaus.get(b, b) for b in co)))
 
 st.subheader(T("submissions_behind"))
-subs = ui_data.kpi_submissions(v, row["kpi_id"])
-st.dataframe(ui_data.records(subs.drop(columns=["sha256"]), lang), hide_index=True, width="stretch")
-revs = ui_data.kpi_revisions(v, row["kpi_id"])
+subs = data.kpi_submissions(row["kpi_id"])
+st.dataframe(data.records(subs.drop(columns=["sha256"]), lang), hide_index=True, width="stretch")
+revs = data.kpi_revisions(row["kpi_id"])
 if not revs.empty:
     st.caption(T("revisions_caption"))
-    st.dataframe(ui_data.records(revs, lang), hide_index=True, width="stretch")
+    st.dataframe(data.records(revs, lang), hide_index=True, width="stretch")

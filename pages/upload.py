@@ -7,16 +7,15 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from dashboard import data, session, ui
+from dashboard.ui import T
 from etl.load import MAX_STORED_PROBLEMS, safe_name
-from monitor import export_safe, i18n, session, tables, ui, ui_data
-from monitor.fmt import plain
-from monitor.ui import T
+from monitor import export_safe, i18n, tables
 
 user = session.require("upload")
 lang = ui.lang()
-v = ui_data.version()
-cfg = ui_data.config()
-names = {b.id: (b.name_zh if lang == "zh" else b.name_en) for b in cfg.bureaus}
+cfg = data.config()
+names = {b.id: i18n.name(b, lang) for b in cfg.bureaus}
 reporters = sorted({k.lead for k in cfg.kpis})
 
 st.title(T("nav_upload"))
@@ -24,7 +23,7 @@ if user.role == "admin":
     bureau = ui.kept_selectbox(T("f_bureau"), reporters, "up_bureau", format_func=lambda b: names[b])
 else:
     bureau = user.bureau_id or ""
-    st.caption(f"{T('f_bureau')}{'：' if lang == 'zh' else ': '}{names.get(bureau, bureau)}")
+    st.caption(T("labelled", label=T("f_bureau"), value=names.get(bureau, bureau)))
 
 # a month can be reported from the 1st of the following month on: the newest month offered is last month
 last_month = (dt.date.today().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
@@ -37,7 +36,7 @@ tab_template, tab_upload, tab_fix, tab_history = st.tabs(
 with tab_template:
     # default: last month, the one being reported now (due by the 10th)
     period = ui.month_select(T("month"), periods, key="up_template_period")
-    template, n = ui_data.template(v, bureau, period)
+    template, n = data.template(bureau, period)
     st.download_button(
         T("up_download_template", n=n),
         template,
@@ -50,12 +49,12 @@ with tab_upload:
     st.caption(T("up_rules", mb=cfg.reporting.max_upload_mb))
     upload = st.file_uploader(T("up_choose"), type=["xlsx", "csv"], key="up_file")
     if upload is not None:
-        data = upload.getvalue()
+        file_bytes = upload.getvalue()
         with st.spinner(T("up_checking")):
-            preview = ui_data.check_upload(ui_data.version(), upload.name, data, bureau)
+            preview = data.check_upload(upload.name, file_bytes, bureau)
         if preview.problems:
             # a bad file is recorded as a rejected submission (audit), the data is untouched
-            result = ui_data.submit(upload.name, data, bureau, user.user_name, key=f"rej:{preview.sha256}")
+            result = data.submit(upload.name, file_bytes, bureau, user.user_name, key=f"rej:{preview.sha256}")
             # the same first problems as stored with the rejected submission, and the true total
             shown = result.problems[:MAX_STORED_PROBLEMS]
             total = max(result.problems_total, len(result.problems))
@@ -68,7 +67,7 @@ with tab_upload:
                     T("up_row"): pd.array([p.row for p in shown], dtype="Int64"),
                     T("up_column"): [p.column for p in shown],
                     T("value"): [p.value for p in shown],
-                    T("up_reason"): [p.reason_zh if lang == "zh" else p.reason_en for p in shown],
+                    T("up_reason"): [i18n.name(p, lang, "reason") for p in shown],
                 }
             )
             st.dataframe(problems, hide_index=True, width="stretch", key="up_problems")
@@ -80,11 +79,11 @@ with tab_upload:
                 key="up_problems_download",
             )
         elif preview.outcome == "duplicate":  # the same file again, and nothing changed since: no button
-            st.info(plain(preview.summary_zh() if lang == "zh" else preview.summary_en()))
+            st.info(ui.summary(preview))
         else:
-            st.success(plain(preview.summary_zh() if lang == "zh" else preview.summary_en()))
+            st.success(ui.summary(preview))
             for w in preview.warnings:
-                st.warning(plain(w.zh() if lang == "zh" else w.en()))
+                st.warning(ui.problem(w))
             # a re-upload that revises reported figures says which, and needs a reason like a correction
             changes = preview.changes if preview.changes is not None else pd.DataFrame()
             reason = ""
@@ -94,7 +93,7 @@ with tab_upload:
                 st.dataframe(shown_changes, hide_index=True, width="stretch", key="up_changes")
                 reason = st.text_area(T("up_change_reason"), key=f"up_change_reason_{preview.sha256[:16]}")
             st.dataframe(
-                ui_data.records(preview.typed_rows, lang),
+                data.records(preview.typed_rows, lang),
                 hide_index=True,
                 width="stretch",
             )
@@ -103,18 +102,18 @@ with tab_upload:
                     st.error(T("up_change_reason_required"))
                 else:
                     with st.spinner(T("up_loading")):
-                        result = ui_data.submit(
-                            upload.name, data, bureau, user.user_name, key=f"ok:{preview.sha256}",
+                        result = data.submit(
+                            upload.name, file_bytes, bureau, user.user_name, key=f"ok:{preview.sha256}",
                             reason=reason.strip() or None,
                         )  # fmt: skip
                     if result.outcome == "accepted":
-                        st.success(plain(result.summary_zh() if lang == "zh" else result.summary_en()))
+                        st.success(ui.summary(result))
                     elif result.outcome == "duplicate":
-                        st.info(plain(result.summary_zh() if lang == "zh" else result.summary_en()))
+                        st.info(ui.summary(result))
                     elif result.outcome == "needs_reason":  # figures changed since the preview
                         st.error(T("up_change_reason_required"))
                     else:
-                        st.error(plain(result.summary_zh() if lang == "zh" else result.summary_en()))
+                        st.error(ui.summary(result))
 
 with tab_fix:
     kpis = [k.id for k in cfg.kpis_of_bureau(bureau)]
@@ -135,21 +134,21 @@ with tab_fix:
             st.error(T("up_fix_reason_required"))
         else:
             with st.spinner(T("up_loading")):
-                result = ui_data.correct(bureau, user.user_name, kpi, district, period, value, reason.strip())
+                result = data.correct(bureau, user.user_name, kpi, district, period, value, reason.strip())
             if result.outcome == "accepted":
-                st.success(plain(result.summary_zh() if lang == "zh" else result.summary_en()))
+                st.success(ui.summary(result))
             else:
-                st.error("\n\n".join(plain(p.zh() if lang == "zh" else p.en()) for p in result.problems))
+                st.error("\n\n".join(ui.problem(p) for p in result.problems))
 
 with tab_history:
     st.subheader(T("up_status"))
-    rates = ui_data.reporting_status(ui_data.version(), periods[0])
+    rates = data.reporting_status(periods[0])
     mine = rates[rates["bureau_id"] == bureau].iloc[::-1]
     shown = mine[["period", "received", "on_time", "due_date", "first_submitted_at"]]
-    st.dataframe(ui_data.records(shown, lang), hide_index=True, width="stretch")
+    st.dataframe(data.records(shown, lang), hide_index=True, width="stretch")
     st.subheader(T("up_history"))
     st.dataframe(
-        ui_data.records(ui_data.submissions(ui_data.version(), bureau).drop(columns="bureau_id"), lang),
+        data.records(data.submissions(bureau).drop(columns="bureau_id"), lang),
         hide_index=True,
         width="stretch",
     )

@@ -362,12 +362,12 @@ def _page_text(at) -> str:
 
 
 def test_a_reporter_sees_only_its_own_bureau_s_history_and_no_audit_log(app_db: Path, monkeypatch) -> None:
-    from monitor import ui_data
+    from dashboard import data
 
     _typed_password_as_name(app_db)
     calls = []
-    audit_log = ui_data.audit_log
-    monkeypatch.setattr(ui_data, "audit_log", lambda *a: calls.append(a) or audit_log(*a))
+    audit_log = data.audit_log
+    monkeypatch.setattr(data, "audit_log", lambda *a: calls.append(a) or audit_log(*a))
     at = open_page("housing", "data_quality")
     assert_clean(at)
     assert [t.label for t in at.tabs] == ["缺报", "迟报", "异常值提示", "被拒绝的行", "本单位报送记录"]
@@ -388,10 +388,10 @@ def test_a_reporter_sees_only_its_own_bureau_s_history_and_no_audit_log(app_db: 
 
 
 def test_a_leader_sees_no_history_tab(app_db: Path, monkeypatch) -> None:
-    from monitor import ui_data
+    from dashboard import data
 
     calls = []
-    monkeypatch.setattr(ui_data, "audit_log", lambda *a: calls.append(a))
+    monkeypatch.setattr(data, "audit_log", lambda *a: calls.append(a))
     at = open_page("leader", "data_quality")
     assert_clean(at)
     assert [t.label for t in at.tabs] == ["缺报", "迟报", "异常值提示", "被拒绝的行"]

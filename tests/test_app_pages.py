@@ -38,10 +38,11 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit.testing.v1 import AppTest
 
+from dashboard import ui
 from etl.demo import demo_accounts
 from etl.template import template_rows, write_template
-from monitor import auth, db, fmt, i18n, progress, queries, ui
-from monitor.style import STATUS_ICONS, STATUS_ORDER
+from monitor import auth, db, fmt, i18n, progress, queries
+from monitor.style import STATUS_ORDER
 from monitor.targets import TargetsConfig, load_targets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,14 +120,6 @@ def expected(demo_db: Path) -> Expected:
         con.close()
 
 
-def number(value: float, unit_zh: str, unit_en: str, lang: str) -> str:
-    return fmt.number_zh(value, unit_zh) if lang == "zh" else fmt.number_en(value, unit_en)
-
-
-def status_text(status: str, lang: str) -> str:
-    return f"{STATUS_ICONS[status]} {i18n.status_label(status, lang)}"  # type: ignore[arg-type]
-
-
 def T(key: str, lang: str, **kwargs: object) -> str:
     return i18n.t(key, lang, **kwargs)  # type: ignore[arg-type]
 
@@ -192,14 +185,14 @@ def test_overview(app_db: Path, expected: Expected, lang: str) -> None:
     assert T("demo_banner", lang) in [w.value for w in at.warning]
     card = expected.card
     assert any(T("targets_count", lang, n=len(card)) in c.value for c in at.caption)
-    month = fmt.month_zh(AS_OF) if lang == "zh" else fmt.month_en(AS_OF)
+    month = fmt.month(AS_OF, lang)
     assert any(f"{T('as_of', lang)} {month}" in c.value for c in at.caption)
 
     # one tile per status (HTML markdown: the status word, then its count)
     tiles = {}
     for m in at.markdown:
         for s in STATUS_ORDER:
-            if f">{status_text(s, lang)}<" in m.value:
+            if f">{fmt.status(s, lang)}<" in m.value:
                 tiles[s] = int(re.findall(r">\s*(\d+)\s*<", m.value)[-1])
     assert tiles == expected.counts
     assert expected.counts["achieved"] > 0 and expected.counts["on_track"] > 0
@@ -209,12 +202,12 @@ def test_overview(app_db: Path, expected: Expected, lang: str) -> None:
     assert len(shown) == len(card)
     assert sorted(shown[T("col_target", lang)]) == sorted(card[f"name_{lang}"])
     for s, n in expected.counts.items():
-        assert (shown[T("col_status", lang)] == status_text(s, lang)).sum() == n
+        assert (shown[T("col_status", lang)] == fmt.status(s, lang)).sum() == n
     known = expected.target(KNOWN_TARGET)
     row = shown[shown[T("col_target", lang)] == known[f"name_{lang}"]].iloc[0]
-    assert row[T("col_status", lang)] == status_text(known["status"], lang)
-    assert row[T("col_actual", lang)] == number(known["actual"], known["unit_zh"], known["unit_en"], lang)
-    assert row[T("col_goal", lang)] == number(known["target_value"], known["unit_zh"], known["unit_en"], lang)
+    assert row[T("col_status", lang)] == fmt.status(known["status"], lang)
+    assert row[T("col_actual", lang)] == fmt.figure(known["actual"], known["unit_zh"], known["unit_en"], lang)
+    assert row[T("col_goal", lang)] == fmt.figure(known["target_value"], known["unit_zh"], known["unit_en"], lang)
     # the lead bureau (KNOWN_TARGET: housing); English drops the "Municipal" every name starts with
     shown_bureau = {"zh": "市住房和城乡建设局", "en": "Housing and Urban-Rural Development Bureau"}[lang]
     assert row[T("col_bureau", lang)] == shown_bureau
@@ -231,7 +224,7 @@ def test_overview_status_filter(app_db: Path, expected: Expected) -> None:
     achieved = expected.card[expected.card["status"] == "achieved"]
     shown = pd.concat(frames(at), ignore_index=True)
     assert len(shown) == len(achieved) < len(expected.card)
-    assert set(shown["状态"]) == {status_text("achieved", "zh")}
+    assert set(shown["状态"]) == {fmt.status("achieved", "zh")}
     assert sorted(shown["目标"]) == sorted(achieved["name_zh"])
     kinds = achieved["kind"].eq("annual")
     groups = set(pd.to_datetime(achieved.loc[~kinds, "deadline"]).dt.year) | ({"annual"} if kinds.any() else set())
@@ -261,10 +254,10 @@ def test_target_detail(app_db: Path, expected: Expected, lang: str) -> None:
     assert at.selectbox(key="detail_target").value == KNOWN_TARGET
     known = expected.target(KNOWN_TARGET)
     uz, ue = known["unit_zh"], known["unit_en"]
-    assert metric(at, T("col_actual", lang)) == number(known["actual"], uz, ue, lang)
-    assert metric(at, T("col_goal", lang)) == number(known["target_value"], uz, ue, lang)
-    assert metric(at, T("col_forecast", lang)) == number(known["forecast"], uz, ue, lang)
-    assert metric(at, T("col_status", lang)) == status_text(known["status"], lang)
+    assert metric(at, T("col_actual", lang)) == fmt.figure(known["actual"], uz, ue, lang)
+    assert metric(at, T("col_goal", lang)) == fmt.figure(known["target_value"], uz, ue, lang)
+    assert metric(at, T("col_forecast", lang)) == fmt.figure(known["forecast"], uz, ue, lang)
+    assert metric(at, T("col_status", lang)) == fmt.status(known["status"], lang)
     if lang == "zh":  # the example of the brief, spelled out
         assert metric(at, "最新实际") == fmt.number_zh(known["actual"], "套")
     assert known[f"reason_{lang}"] in [i.value for i in at.info]
@@ -281,8 +274,8 @@ def test_target_detail_switch_target(app_db: Path, expected: Expected) -> None:
     other = card[(card["target_id"] != KNOWN_TARGET) & card["actual"].notna()].iloc[0]
     at.selectbox(key="detail_target").select(other["target_id"]).run()
     assert_clean(at)
-    assert metric(at, "最新实际") == ui.number(other["actual"], other["unit_zh"], other["unit_en"])
-    assert metric(at, "状态") == status_text(other["status"], "zh")
+    assert metric(at, "最新实际") == fmt.figure(other["actual"], other["unit_zh"], other["unit_en"], "zh")
+    assert metric(at, "状态") == fmt.status(other["status"], "zh")
     assert at.query_params["target"] == other["target_id"]
 
 
@@ -313,7 +306,7 @@ def test_bureaus(app_db: Path, expected: Expected, lang: str) -> None:
     assert titles(at) == [T("nav_bureaus", lang)]
     table = frames(at)[0]
     for s, n in expected.counts.items():  # each target counted once, under its lead bureau
-        assert table[status_text(s, lang)].sum() == n
+        assert table[fmt.status(s, lang)].sum() == n
     rates = expected.rates
     assert table[T("expected_reports", lang)].sum() == len(rates)
     assert table[T("received_reports", lang)].sum() == int(rates["received"].sum())

@@ -1,4 +1,4 @@
-"""The briefing export (monitor/briefing.py, `python -m monitor briefing`, pages/briefing.py) against
+"""The briefing export (monitor/briefing/, `python -m monitor briefing`, pages/briefing.py) against
 the demo warehouse built from the real targets.yaml (session fixture `demo_db` in conftest).
 
 One module-scoped run renders a few targets of different kinds through the real browser (system
@@ -34,7 +34,8 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import DownloadButton
 
-from monitor import briefing, db, i18n, progress, queries, ui
+from dashboard import ui
+from monitor import briefing, db, i18n, progress, queries
 from monitor.__main__ import main as monitor_main
 from monitor.style import STATUS_ORDER
 from monitor.targets import TargetsConfig, load_targets
@@ -320,7 +321,7 @@ def test_bad_browser_path_is_a_clear_error(demo_db: Path, tmp_path: Path, monkey
 def test_cli(demo_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "cli"
     code = monitor_main(
-        ["briefing", "--as-of", "2026-10", "--out", str(out), "--targets", "rental_housing_15k", "--lang", "en",
+        ["briefing", "--as-of", "2026-10", "--out", str(out), "--target", "rental_housing_15k", "--lang", "en",
          "--db", str(demo_db)]
     )  # fmt: skip
     captured = capsys.readouterr()
@@ -334,7 +335,7 @@ def test_cli(demo_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert "[5/5] " in captured.err  # progress on stderr, files on stdout
 
     assert (
-        monitor_main(["briefing", "--as-of", "2026-10", "--out", str(out), "--targets", "nope", "--db", str(demo_db)])
+        monitor_main(["briefing", "--as-of", "2026-10", "--out", str(out), "--target", "nope", "--db", str(demo_db)])
         == 2
     )
     assert "nope" in capsys.readouterr().err

@@ -1,4 +1,5 @@
-"""Who is signed in, for how long, and which pages each role sees (re-checked on every page)."""
+"""Who is signed in, for how long, and whether the role may open a page (re-checked on every page,
+against the one page table, dashboard.page_table)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,9 @@ import datetime as dt
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
-from monitor import auth, ui_data
+from dashboard import data, page_table
+from monitor import auth, db
 from monitor.auth import User
-
-PAGES_BY_ROLE: dict[str, tuple[str, ...]] = {
-    "leader": ("overview", "detail", "districts", "bureaus", "quality", "briefing"),
-    "reporter": ("overview", "detail", "districts", "bureaus", "quality", "upload", "briefing"),
-    "admin": ("overview", "detail", "districts", "bureaus", "quality", "upload", "briefing", "admin"),
-}
 
 
 def sso_configured() -> bool:
@@ -29,12 +25,10 @@ def _sso_user() -> User | None:
     """An OIDC identity maps to a local account of the same e-mail: roles stay managed here."""
     if not sso_configured() or not st.user.is_logged_in:
         return None
-    user = auth.get_user(ui_data.con(), str(st.user.get("email", "")))
+    user = auth.get_user(data.con(), str(st.user.get("email", "")))
     if user and user.active:
         start(user)
-        from monitor import db
-
-        db.audit(ui_data.con(), user.user_name, "sign_in", {"via": "oidc"})
+        db.audit(data.con(), user.user_name, "sign_in", {"via": "oidc"})
         return user
     return None
 
@@ -54,7 +48,7 @@ def current_user() -> User | None:
     ):
         sign_out(reason="expired")
         return None
-    user = auth.get_user(ui_data.con(), name)
+    user = auth.get_user(data.con(), name)
     # a session from before epochs were stored holds none: 0, the epoch every account starts with
     if user is None or not user.active or user.session_epoch != st.session_state.get("session_epoch", 0):
         sign_out(reason="ended")
@@ -74,9 +68,7 @@ def sign_out(reason: str = "sign_out") -> None:
     for key in ("signed_in_at", "last_seen", "session_epoch"):
         st.session_state.pop(key, None)
     if name and reason == "sign_out":
-        from monitor import db
-
-        db.audit(ui_data.con(), name, "sign_out", {})
+        db.audit(data.con(), name, "sign_out", {})
     if sso_configured() and st.user.is_logged_in:
         st.logout()
     if reason == "expired":
@@ -88,7 +80,7 @@ def sign_out(reason: str = "sign_out") -> None:
 def require(page: str) -> User:
     """Stop the page unless the signed-in user's role may see it (pages reached by URL included)."""
     user = current_user()
-    if user is None or page not in PAGES_BY_ROLE.get(user.role, ()):
+    if user is None or not page_table.may_open(user.role, page):
         st.error("无权访问此页面 / You are not allowed to open this page.")
         st.stop()
     return user

@@ -1,18 +1,25 @@
-"""Small UI helpers shared by the pages: language, the as-of month, formatting, status styling."""
+"""Small UI helpers shared by the pages: language, the as-of month, widgets, status styling.
+
+Formatting is monitor.fmt's (the one vocabulary); these wrappers only add the session's language.
+`T` is the catalogue lookup in the session's language (the option type of the widgets is `Option`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import pandas as pd
 import streamlit as st
 
 from monitor import fmt, i18n
-from monitor.style import STATUS_COLORS, STATUS_ICONS
+from monitor.style import STATUS_COLORS
 
-T_opt = TypeVar("T_opt")
+if TYPE_CHECKING:
+    from etl.errors import Problem
+    from etl.load import LoadResult
+
+Option = TypeVar("Option")
 
 
 def lang() -> i18n.Lang:
@@ -20,6 +27,7 @@ def lang() -> i18n.Lang:
 
 
 def T(key: str, **kwargs: object) -> str:
+    """The catalogue text of key in the session's language."""
     return i18n.t(key, lang(), **kwargs)
 
 
@@ -28,26 +36,15 @@ def as_of() -> dt.date | None:
 
 
 def month(value: object) -> str:
-    return fmt.month_zh(value) if lang() == "zh" else fmt.month_en(value)
-
-
-FLAG_UNIT = "是否完成"  # milestones (value_type flag) are reported 1 = done, 0 = not yet
+    return fmt.month(value, lang())
 
 
 def number(value: float | None, unit_zh: str = "", unit_en: str = "") -> str:
-    if unit_zh == FLAG_UNIT:
-        if value is None or pd.isna(value):
-            return "—"
-        done = value >= 1
-        return ("已完成" if done else "未完成") if lang() == "zh" else ("done" if done else "not done")
-    if lang() == "zh":
-        return fmt.number_zh(value, unit_zh)
-    return fmt.number_en(value, unit_en)
+    return fmt.figure(value, unit_zh, unit_en, lang())
 
 
 def status_text(status: str) -> str:
-    """The status word with its symbol: colour is never the only carrier of meaning."""
-    return f"{STATUS_ICONS[status]} {i18n.status_label(status, lang())}"
+    return fmt.status(status, lang())
 
 
 def style_status(frame: pd.DataFrame, column: str) -> pd.io.formats.style.Styler:
@@ -75,20 +72,14 @@ def percent_column(label: str, top: float = 100) -> st.column_config.ProgressCol
     return st.column_config.ProgressColumn(label, min_value=0, max_value=top, format="%.0f%%")
 
 
-def pct(value: float | None) -> str:
-    if value is None or pd.isna(value):
-        return "—"
-    return f"{value * 100:.0f}%"
-
-
 def month_select(label: str, options: list[dt.date], key: str, *, index: int = 0) -> dt.date:
     """A month selectbox whose choice survives the language toggle (see kept_selectbox)."""
     return kept_selectbox(label, options, key, index=index, format_func=month)
 
 
 def kept_selectbox(
-    label: str, options: list[T_opt], key: str, *, index: int = 0, format_func: Callable[[T_opt], str] = str
-) -> T_opt:
+    label: str, options: list[Option], key: str, *, index: int = 0, format_func: Callable[[Option], str] = str
+) -> Option:
     """A selectbox whose choice survives the language toggle and a visit to another page.
 
     Streamlit keeps a selectbox's choice by its label, and labels follow the language: after the
@@ -110,8 +101,8 @@ def kept_value(key: str) -> object:
 
 
 def kept_multiselect(
-    label: str, options: list[T_opt], key: str, *, format_func: Callable[[T_opt], str] = str
-) -> list[T_opt]:
+    label: str, options: list[Option], key: str, *, format_func: Callable[[Option], str] = str
+) -> list[Option]:
     """A multiselect filter whose choice survives the language toggle (see kept_selectbox).
 
     An empty choice means "all", and the placeholder says so in the user's language."""
@@ -121,3 +112,13 @@ def kept_multiselect(
     )
     st.session_state[key] = value
     return value
+
+
+def summary(result: LoadResult) -> str:
+    """A load's summary in the session's language, as text (it quotes the file name as uploaded)."""
+    return fmt.plain(result.summary_zh() if lang() == "zh" else result.summary_en())
+
+
+def problem(found: Problem) -> str:
+    """A problem or warning (file, row, column, value, reason) in the session's language, as text."""
+    return fmt.plain(found.zh() if lang() == "zh" else found.en())

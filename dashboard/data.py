@@ -1,0 +1,318 @@
+"""The thin layer between the pages and the warehouse: one cached connection, cached queries.
+
+Pages never see the data version. Each public function reads it (max submission id, observation
+count, targets fingerprint) and calls a cached private function keyed by it, so a new submission
+invalidates the caches without a timer. Writes go through monitor.db.writing(), the process's one
+writer; what a file or a correction means is etl's (etl.load, etl.correct).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import TYPE_CHECKING
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+from etl.correct import correction_report
+from etl.load import LoadResult, load_bytes
+from monitor import db, i18n, progress, queries, tables
+from monitor.targets import TargetsConfig, load_targets
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+
+@st.cache_resource(show_spinner=False)
+def config() -> TargetsConfig:
+    return load_targets()
+
+
+@st.cache_resource(show_spinner=False)
+def _connection(path: str) -> duckdb.DuckDBPyConnection:
+    """The app's one connection. While a command-line load or rebuild holds the file, every page
+    says so and stops (nothing is cached, so the next rerun tries again)."""
+    try:
+        return db.open_warehouse(path, config())
+    except db.WarehouseBusy:
+        st.error(f"{db.WarehouseBusy.message_zh}\n\n{db.WarehouseBusy.message_en}", icon=":material/lock:")
+        st.stop()
+
+
+def con() -> duckdb.DuckDBPyConnection:
+    """A cursor on the one shared connection (cursors are safe to use from several sessions)."""
+    return _connection(str(db.db_path())).cursor()
+
+
+def _version() -> str:
+    return queries.data_version(con())
+
+
+def _audit_version() -> str:
+    """The data version plus the newest audit event: the key of what changes with accounts and
+    sign-ins (the audit log, whether everything is still demo), which the data version does not see."""
+    return f"{_version()}:{queries.audit_version(con())}"
+
+
+# -- reads: public function (no version) -> cached private function keyed by the version
+
+
+def months() -> list[dt.date]:
+    return _months(_version())
+
+
+@st.cache_data(show_spinner=False)
+def _months(v: str) -> list[dt.date]:
+    return queries.months_with_data(con())
+
+
+def holds_demo_data() -> bool:
+    return _holds_demo_data(_version())
+
+
+@st.cache_data(show_spinner=False)
+def _holds_demo_data(v: str) -> bool:
+    return queries.holds_demo_data(con())
+
+
+def is_demo() -> bool:
+    """Keyed by the audit version: adding an account or resetting a password ends the demo state."""
+    return _is_demo(_audit_version())
+
+
+@st.cache_data(show_spinner=False)
+def _is_demo(v: str) -> bool:
+    return queries.is_demo(con())
+
+
+def reference(table: str) -> pd.DataFrame:
+    return _reference(_version(), table)
+
+
+@st.cache_data(show_spinner=False)
+def _reference(v: str, table: str) -> pd.DataFrame:
+    return queries.reference(con(), table)
+
+
+@st.cache_data(show_spinner=False)
+def _id_names(v: str, lang: i18n.Lang) -> dict[str, dict[str, str]]:
+    """{bureau_id | district_id | kpi_id: {id: name in lang}} for the record tables."""
+    out: dict[str, dict[str, str]] = {}
+    for table, column in (("bureaus", "bureau_id"), ("districts", "district_id"), ("kpis", "kpi_id")):
+        ref = queries.reference(con(), table)
+        out[column] = dict(zip(ref[column], ref[f"name_{lang}"], strict=True))
+    return out
+
+
+def records(frame: pd.DataFrame, lang: i18n.Lang) -> pd.DataFrame:
+    """A record table (submissions, warnings, rejected rows, audit log) with names and headers in lang."""
+    return tables.localise(frame, lang, _id_names(_version(), lang))
+
+
+def scorecard(as_of: dt.date, district: str | None = None, all_units: bool = False) -> pd.DataFrame:
+    return _scorecard(_version(), as_of, district, all_units)
+
+
+@st.cache_data(show_spinner=False)
+def _scorecard(v: str, as_of: dt.date, district: str | None = None, all_units: bool = False) -> pd.DataFrame:
+    return progress.scorecard(con(), as_of, district=district, cfg=config(), all_units=all_units)
+
+
+def target_units(as_of: dt.date, target_id: str) -> pd.DataFrame:
+    """One target's rows of the all-units scorecard, its aggregate left out (the detail page)."""
+    return _target_units(_version(), as_of, target_id)
+
+
+@st.cache_data(show_spinner=False)
+def _target_units(v: str, as_of: dt.date, target_id: str) -> pd.DataFrame:
+    """A few hundred rows to copy out of the cache on a rerun instead of the whole all-units frame."""
+    units = _scorecard(v, as_of, None, True)  # the key of scorecard(as_of, all_units=True)
+    return units[(units["target_id"] == target_id) & (units["district_id"] != "city")]
+
+
+def series(target_id: str, as_of: dt.date, district: str | None = None) -> pd.DataFrame:
+    return _series(_version(), target_id, as_of, district)
+
+
+@st.cache_data(show_spinner=False)
+def _series(v: str, target_id: str, as_of: dt.date, district: str | None = None) -> pd.DataFrame:
+    return progress.series(con(), target_id, as_of, district=district)
+
+
+@st.cache_data(show_spinner=False)
+def _unit_series(v: str, kpi_id: str, as_of: dt.date) -> pd.DataFrame:
+    return queries.unit_series(con(), kpi_id, as_of)
+
+
+def unit_bars(kpi_id: str, as_of: dt.date, unit_ids: tuple[str, ...], lang: i18n.Lang) -> go.Figure:
+    """The detail page's bars: each unit's monthly figure of a KPI (a cached figure, see _unit_bars)."""
+    return _unit_bars(_version(), kpi_id, as_of, unit_ids, lang)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _unit_bars(v: str, kpi_id: str, as_of: dt.date, unit_ids: tuple[str, ...], lang: i18n.Lang) -> go.Figure:
+    """plotly express takes ~0.2 s for 110 units, too long to redo on every rerun. A resource (no
+    copy per rerun): the figure is only read afterwards (st.plotly_chart serialises a copy of it),
+    never changed."""
+    import plotly.express as px  # plotly only when a page draws (not on the first page's import)
+
+    from monitor import charts
+
+    unit_rows = _unit_series(v, kpi_id, as_of)
+    unit_rows = unit_rows[unit_rows["district_id"].isin(unit_ids)]
+    districts = _reference(v, "districts").set_index("district_id")[f"name_{lang}"]
+    bars = px.bar(
+        unit_rows.assign(district=unit_rows["district_id"].map(districts)),
+        x="period",
+        y="value",
+        color="district",
+        labels={
+            "period": i18n.t("month", lang),
+            "value": i18n.t("value", lang),
+            "district": i18n.t("col_district", lang),
+        },
+    )
+    tick_values, tick_texts = charts.month_ticks(list(unit_rows["period"]), lang)
+    bars.update_xaxes(tickvals=tick_values, ticktext=tick_texts)
+    return charts.base_layout(bars, i18n.t("by_district", lang), height=380)
+
+
+def kpi_submissions(kpi_id: str) -> pd.DataFrame:
+    return _kpi_submissions(_version(), kpi_id)
+
+
+@st.cache_data(show_spinner=False)
+def _kpi_submissions(v: str, kpi_id: str) -> pd.DataFrame:
+    return queries.kpi_submissions(con(), kpi_id)
+
+
+def kpi_revisions(kpi_id: str) -> pd.DataFrame:
+    return _kpi_revisions(_version(), kpi_id)
+
+
+@st.cache_data(show_spinner=False)
+def _kpi_revisions(v: str, kpi_id: str) -> pd.DataFrame:
+    return queries.kpi_revisions(con(), kpi_id)
+
+
+def reporting_status(as_of: dt.date) -> pd.DataFrame:
+    return _reporting_status(_version(), as_of)
+
+
+@st.cache_data(show_spinner=False)
+def _reporting_status(v: str, as_of: dt.date) -> pd.DataFrame:
+    cfg = config()
+    return queries.reporting_status(con(), cfg.policy.start, as_of, cfg.reporting.due_day)
+
+
+def template(bureau_id: str, period: dt.date) -> tuple[bytes, int]:
+    """The upload page's xlsx template and its row count."""
+    return _template(_version(), bureau_id, period)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _template(v: str, bureau_id: str, period: dt.date) -> tuple[bytes, int]:
+    """Rebuilt only when the data changes (a bureau's template at province scale is ~1,500 rows:
+    ~0.1 s to write on every rerun)."""
+    from etl.template import write_template
+
+    buf = io.BytesIO()
+    rows = write_template(config(), bureau_id, period, buf, con())
+    return buf.getvalue(), rows
+
+
+def rejected_rows(bureau_id: str | None = None) -> pd.DataFrame:
+    return _rejected_rows(_version(), bureau_id)
+
+
+@st.cache_data(show_spinner=False)
+def _rejected_rows(v: str, bureau_id: str | None = None) -> pd.DataFrame:
+    return queries.rejected_rows(con(), bureau_id)
+
+
+def load_warnings() -> pd.DataFrame:
+    return _load_warnings(_version())
+
+
+@st.cache_data(show_spinner=False)
+def _load_warnings(v: str) -> pd.DataFrame:
+    return queries.load_warnings(con())
+
+
+def audit_log() -> pd.DataFrame:
+    """Keyed by the audit version: sign-ins and account changes do not change the data version."""
+    return _audit_log(_audit_version())
+
+
+@st.cache_data(show_spinner=False)
+def _audit_log(v: str) -> pd.DataFrame:
+    return queries.audit_log(con())
+
+
+def submissions(bureau_id: str | None = None) -> pd.DataFrame:
+    return _submissions(_version(), bureau_id)
+
+
+@st.cache_data(show_spinner=False)
+def _submissions(v: str, bureau_id: str | None = None) -> pd.DataFrame:
+    return queries.submissions(con(), bureau_id)
+
+
+# -- writes: each one transaction, serialised where it is written (etl.load, monitor.auth and
+# monitor.db take db.writing(), the process's one writer): no lock of the UI's own
+
+
+def check_upload(file_name: str, data: bytes, bureau_id: str) -> LoadResult:
+    """Dry run: every problem and warning, and the typed rows to show, nothing written."""
+    return _check_upload(_version(), file_name, data, bureau_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _check_upload(v: str, file_name: str, data: bytes, bureau_id: str) -> LoadResult:
+    """Cached per data version (whether the file is a duplicate depends on the warehouse), so a
+    rerun does not read a 20 MB file again."""
+    cfg = config()
+    return load_bytes(
+        file_name, data, cfg, bureau_id, "preview", con(), archive=None, dry_run=True,
+        max_mb=cfg.reporting.max_upload_mb,
+    )  # fmt: skip
+
+
+def submit(
+    file_name: str, data: bytes, bureau_id: str, user: str, *, key: str, reason: str | None = None
+) -> LoadResult:
+    """Load once per file per session: a rerun of the page does not submit the same bytes twice.
+
+    A file that changes figures already reported loads only with a reason (outcome "needs_reason"
+    otherwise, nothing written, not remembered: the clerk may add the reason and try again)."""
+    done = st.session_state.setdefault("_submitted", {})
+    if key in done:
+        return done[key]
+    cfg = config()
+    path = db.db_path()
+    result = load_bytes(
+        file_name, data, cfg, bureau_id, user, con(), archive=db.archive_dir(path),
+        max_mb=cfg.reporting.max_upload_mb, reason=reason, require_reason=True,
+    )  # fmt: skip
+    if result.outcome != "needs_reason":
+        done[key] = result
+    return result
+
+
+def correct(
+    bureau_id: str, user: str, kpi_id: str, district_id: str, period: dt.date, value: float, reason: str
+) -> LoadResult:
+    """A correction is a one-row report with a required reason; the old figure stays as a revision."""
+    name, data = correction_report(kpi_id, district_id, period, value)
+    return submit(name, data, bureau_id, user, key=f"fix:{name}:{value}:{reason}", reason=reason)
+
+
+def reload_targets(user: str) -> bool:
+    """Re-read targets.yaml (validated first: an invalid file changes nothing) and refresh the caches."""
+    fresh = load_targets()
+    changed = db.sync_reference(con(), fresh, user=user)
+    config.clear()
+    st.cache_data.clear()
+    return changed

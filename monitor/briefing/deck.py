@@ -1,0 +1,273 @@
+"""The PowerPoint deck (16:9): cover, summary, one slide per target (its chart and reason), missing
+reports. Every run names Noto Sans CJK SC as latin and east-asian font, so Chinese text looks the
+same on every machine that opens the deck."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+from pptx import Presentation
+from pptx.dml.color import RGBColor
+from pptx.enum.shapes import MSO_SHAPE
+from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
+from pptx.oxml.ns import qn
+from pptx.slide import Slide
+from pptx.text.text import TextFrame, _Paragraph
+from pptx.util import Emu, Inches, Pt
+
+from monitor import fmt
+from monitor.briefing.layout import SLIDE_H_IN, SLIDE_W_IN, title_pt
+from monitor.briefing.model import CJK_FONT, BriefingData, ChartFile
+from monitor.style import STATUS_COLORS, STATUS_ORDER
+
+_INK = "1F2A37"
+_MUTED = "5B6573"
+_HEADER_FILL = "2E3B4E"
+_ROW_FILL = ("FFFFFF", "F3F5F8")
+
+
+def _set_font(run: Any, *, size: float, bold: bool = False, color: str = _INK) -> None:
+    """Font of one run: Noto Sans CJK SC as latin, east-asian (a:ea) and complex-script font.
+
+    PowerPoint picks the a:ea typeface for Chinese characters; a:latin alone would leave them to the
+    theme's East Asian font, which differs between machines."""
+    font = run.font
+    font.size = Pt(size)
+    font.bold = bold
+    font.color.rgb = RGBColor.from_string(color)
+    font.name = CJK_FONT  # a:latin
+    rpr = run._r.get_or_add_rPr()
+    latin = rpr.find(qn("a:latin"))
+    anchor = latin
+    for tag in ("a:ea", "a:cs"):
+        el = rpr.find(qn(tag))
+        if el is None:
+            el = etree.SubElement(rpr, qn(tag))
+            anchor.addnext(el)
+        el.set("typeface", CJK_FONT)
+        anchor = el
+
+
+def _paragraph(
+    tf: TextFrame | Any,
+    text: str,
+    *,
+    size: float,
+    bold: bool = False,
+    color: str = _INK,
+    align: Any = None,
+    first: bool = False,
+) -> _Paragraph:
+    p = tf.paragraphs[0] if first else tf.add_paragraph()
+    if align is not None:
+        p.alignment = align
+    run = p.add_run()
+    run.text = text
+    _set_font(run, size=size, bold=bold, color=color)
+    return p
+
+
+def _textbox(
+    slide: Slide,
+    left: float,
+    top: float,
+    width: float,
+    height: float,
+    lines: Sequence[tuple[str, float, bool, str]],
+    *,
+    align: Any = None,
+    anchor: Any = MSO_ANCHOR.TOP,
+) -> Any:
+    """A text box at inches with (text, size, bold, colour) lines."""
+    box = slide.shapes.add_textbox(Inches(left), Inches(top), Inches(width), Inches(height))
+    tf = box.text_frame
+    tf.word_wrap = True
+    tf.vertical_anchor = anchor
+    for i, (text, size, bold, color) in enumerate(lines):
+        _paragraph(tf, text, size=size, bold=bold, color=color, align=align, first=i == 0)
+    return box
+
+
+def _title(slide: Slide, text: str, *, top: float = 0.3, height: float = 0.8, size: float = 26) -> None:
+    """Fill the layout's title placeholder (kept as the title, so outline view and screen readers
+    see it) and move it into place: python-pptx's default template is laid out for 4:3."""
+    size = title_pt(text, size)
+    shape = slide.shapes.title
+    shape.left, shape.top = Inches(0.5), Inches(top)
+    shape.width, shape.height = Inches(SLIDE_W_IN - 1.0), Inches(height)
+    tf = shape.text_frame
+    tf.clear()
+    tf.word_wrap = True
+    tf.vertical_anchor = MSO_ANCHOR.MIDDLE
+    _paragraph(tf, text, size=size, bold=True, first=True, align=PP_ALIGN.LEFT)
+
+
+def _footer(slide: Slide, data: BriefingData, page: int) -> None:
+    _textbox(slide, 0.5, 7.05, 10.5, 0.35, [(data.note, 10, False, _MUTED)])
+    _textbox(slide, 11.3, 7.05, 1.55, 0.35, [(str(page), 10, False, _MUTED)], align=PP_ALIGN.RIGHT)
+
+
+def _fill(shape: Any, color: str) -> None:
+    shape.fill.solid()
+    shape.fill.fore_color.rgb = RGBColor.from_string(color.lstrip("#"))
+    shape.line.fill.background()
+
+
+def _badge(slide: Slide, data: BriefingData, status: str, left: float, top: float, width: float, height: float) -> None:
+    box = slide.shapes.add_shape(MSO_SHAPE.ROUNDED_RECTANGLE, Inches(left), Inches(top), Inches(width), Inches(height))
+    _fill(box, STATUS_COLORS[status])
+    tf = box.text_frame
+    tf.vertical_anchor = MSO_ANCHOR.MIDDLE
+    _paragraph(tf, data.status_text(status), size=18, bold=True, color="FFFFFF", align=PP_ALIGN.CENTER, first=True)
+
+
+def _table(
+    slide: Slide,
+    left: float,
+    top: float,
+    widths: Sequence[float],
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    size: float = 11,
+    row_height: float = 0.36,
+    fills: dict[tuple[int, int], str] | None = None,
+) -> None:
+    """A plain table (header row dark, rows banded); ``fills`` colours single cells (status cells),
+    whose text is then white."""
+    shape = slide.shapes.add_table(
+        len(rows) + 1, len(widths), Inches(left), Inches(top), Inches(sum(widths)), Inches(row_height * (len(rows) + 1))
+    )
+    table = shape.table
+    for j, w in enumerate(widths):
+        table.columns[j].width = Inches(w)
+    for i in range(len(rows) + 1):
+        table.rows[i].height = Inches(row_height)
+    fills = fills or {}
+    for i, values in enumerate([list(header), *[list(r) for r in rows]]):
+        for j, value in enumerate(values):
+            cell = table.cell(i, j)
+            cell.margin_left = cell.margin_right = Inches(0.06)
+            cell.margin_top = cell.margin_bottom = Inches(0.03)
+            cell.vertical_anchor = MSO_ANCHOR.MIDDLE
+            colour = _HEADER_FILL if i == 0 else fills.get((i - 1, j), _ROW_FILL[(i - 1) % 2])
+            cell.fill.solid()
+            cell.fill.fore_color.rgb = RGBColor.from_string(colour.lstrip("#"))
+            white = i == 0 or (i - 1, j) in fills
+            tf = cell.text_frame
+            tf.word_wrap = True
+            _paragraph(tf, str(value), size=size, bold=i == 0, color="FFFFFF" if white else _INK, first=True)
+
+
+def _cover(prs: Any, data: BriefingData) -> None:
+    slide = prs.slides.add_slide(prs.slide_layouts[0])  # Title Slide: title + subtitle placeholders
+    band = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, 0, 0, prs.slide_width, Inches(0.35))
+    _fill(band, "#0072B2")
+    title = slide.shapes.title
+    title.left, title.top, title.width, title.height = Inches(0.8), Inches(2.1), Inches(11.7), Inches(1.7)
+    tf = title.text_frame
+    tf.clear()
+    tf.word_wrap = True
+    _paragraph(tf, data.t("brief_title"), size=36, bold=True, first=True, align=PP_ALIGN.LEFT)
+    sub = slide.placeholders[1]
+    sub.left, sub.top, sub.width, sub.height = Inches(0.8), Inches(4.0), Inches(11.7), Inches(1.6)
+    tf = sub.text_frame
+    tf.clear()
+    _paragraph(tf, data.as_of_label.replace(" ", "") if data.lang == "zh" else data.as_of_label, size=24, first=True)
+    _paragraph(tf, data.t("targets_count", n=len(data.card)), size=16, color=_MUTED)
+    _paragraph(tf, f"{data.t('brief_generated')} {data.generated_at:%Y-%m-%d %H:%M}", size=12, color=_MUTED)
+    if data.demo:
+        _paragraph(tf, data.t("brief_demo"), size=14, bold=True, color="D55E00")
+    for p in tf.paragraphs:
+        p.alignment = PP_ALIGN.LEFT
+    _textbox(slide, 0.8, 6.7, 11.7, 0.4, [(data.t("data_source"), 12, False, _MUTED)])
+
+
+def _summary(prs: Any, data: BriefingData, chart: ChartFile, page: int) -> None:
+    slide = prs.slides.add_slide(prs.slide_layouts[5])  # Title Only
+    _title(slide, data.t("brief_summary"))
+    counts = data.counts()
+    width, gap, left = 1.95, 0.12, 0.5
+    for i, s in enumerate(STATUS_ORDER):
+        x = left + i * (width + gap)
+        tile = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, Inches(x), Inches(1.2), Inches(width), Inches(0.85))
+        _fill(tile, STATUS_COLORS[s])
+        tf = tile.text_frame
+        tf.vertical_anchor = MSO_ANCHOR.MIDDLE
+        _paragraph(tf, data.status_text(s), size=13, bold=True, color="FFFFFF", first=True, align=PP_ALIGN.CENTER)
+        _paragraph(tf, str(counts[s]), size=22, bold=True, color="FFFFFF", align=PP_ALIGN.CENTER)
+    worst = data.worst()
+    _textbox(slide, 0.5, 2.2, 7.9, 0.4, [(data.t("brief_worst", n=len(worst)), 15, True, _INK)])
+    rows, fills = [], {}
+    for i, r in enumerate(worst.to_dict("records")):
+        rows.append(
+            [str(i + 1), r["section"], r[f"name_{data.lang}"], data.bureau(r["lead_bureau"]),
+             fmt.percent(r["progress"]), data.status_text(r["status"])]
+        )  # fmt: skip
+        fills[(i, 5)] = STATUS_COLORS[r["status"]]
+    header = ["#", data.t("col_section"), data.t("col_target"), data.t("col_bureau"), data.t("col_progress"),
+              data.t("col_status")]  # fmt: skip
+    _table(slide, 0.5, 2.6, [0.3, 0.6, 3.75, 1.6, 0.65, 1.1], header, rows, size=9, row_height=0.34, fills=fills)
+    slide.shapes.add_picture(str(chart.png), Inches(8.6), Inches(2.2), width=Inches(4.45))
+    _footer(slide, data, page)
+
+
+def _target_slide(prs: Any, data: BriefingData, row: dict[str, Any], chart: ChartFile, page: int) -> None:
+    slide = prs.slides.add_slide(prs.slide_layouts[5])
+    _title(slide, str(row[f"name_{data.lang}"]), size=24)
+    _textbox(slide, 0.5, 1.0, 12.3, 0.4, [(data.meta(row), 13, False, _MUTED)])
+    slide.shapes.add_picture(str(chart.png), Inches(0.4), Inches(1.38), width=Inches(8.8))  # 8.8 x 4.95 in
+    _badge(slide, data, row["status"], 9.45, 1.5, 3.4, 0.6)
+    lines: list[tuple[str, float, bool, str]] = []
+    for label, value in data.figures(row):
+        lines += [(label, 11, False, _MUTED), (value, 18, True, _INK)]
+    _textbox(slide, 9.45, 2.2, 3.4, 4.1, lines)
+    reason = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, Inches(0.5), Inches(6.38), Inches(12.35), Inches(0.6))
+    _fill(reason, "#F3F5F8")
+    accent = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, Inches(0.5), Inches(6.38), Inches(0.08), Inches(0.6))
+    _fill(accent, STATUS_COLORS[row["status"]])
+    tf = reason.text_frame
+    tf.word_wrap = True
+    tf.vertical_anchor = MSO_ANCHOR.MIDDLE
+    tf.margin_left = Inches(0.2)
+    _paragraph(tf, str(row[f"reason_{data.lang}"]), size=13, first=True, align=PP_ALIGN.LEFT)
+    _footer(slide, data, page)
+
+
+def _closing(prs: Any, data: BriefingData, page: int) -> None:
+    slide = prs.slides.add_slide(prs.slide_layouts[5])
+    _title(slide, data.t("brief_missing_title"))
+    missing = data.missing()
+    month = data.month(data.as_of)
+    if missing.empty:
+        _textbox(slide, 0.5, 1.3, 12.3, 0.6, [(data.t("brief_missing_none", month=month), 18, False, _INK)])
+    else:
+        _textbox(slide, 0.5, 1.15, 12.3, 0.45, [(data.t("brief_missing_intro", month=month), 15, False, _INK)])
+        rows = [[r["bureau"], str(r["missing_count"]), r["missing_months"]] for r in missing.to_dict("records")]
+        dense = len(rows) > 12
+        _table(
+            slide, 0.5, 1.7, [3.6, 1.3, 7.4],
+            [data.t("col_bureau"), data.t("brief_missing_count"), data.t("brief_missing_months")], rows,
+            size=9 if dense else 12, row_height=0.22 if dense else 0.4,
+        )  # fmt: skip
+    _footer(slide, data, page)
+
+
+def write_deck(data: BriefingData, charts_by_key: dict[str, ChartFile], path: Path) -> Path:
+    """Cover, summary, one slide per target (its chart and reason), missing reports: 16:9."""
+    prs = Presentation()
+    prs.slide_width, prs.slide_height = Emu(int(Inches(SLIDE_W_IN))), Emu(int(Inches(SLIDE_H_IN)))
+    core = prs.core_properties
+    core.title = f"{data.t('brief_title')} {data.month(data.as_of)}"
+    core.subject = data.as_of_label
+    core.author = "0477 monitor"
+    _cover(prs, data)
+    _summary(prs, data, charts_by_key["summary"], 2)
+    for i, row in enumerate(data.card.to_dict("records"), start=3):
+        _target_slide(prs, data, row, charts_by_key[str(row["target_id"])], i)
+    _closing(prs, data, len(data.card) + 3)
+    prs.save(str(path))
+    return path

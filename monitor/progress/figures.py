@@ -1,0 +1,292 @@
+"""The figures query: the reported observations reduced to the few figures per judged unit that the
+rules need, and the one rule that turns them into the judged figure (``judged_figure``).
+
+DuckDB reduces the observations to a few figures per unit and month bucket in one pass; everything
+after that is numpy, column-wise. The chart lines (``series``) read one unit's figures month by month
+(``monthly_figures``) and pass them through the same ``judged_figure`` as the scorecard.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from monitor import db
+from monitor.progress.months import month_date
+from monitor.progress.units import Units
+
+# One pass over the observations into a temporary table of figures per judged unit and month bucket.
+# Rows are summed per district and bucket (single months inside the trend window, whole years before
+# it, cut again at the targets' baseline months), then per judged unit (one district, or the districts
+# summed into an aggregate). The result equals reading the current_observations view (the latest
+# revision of each kpi/district/month), but ranking every row of a province-scale table takes seconds
+# while corrections are few: the first figures are aggregated straight from the table and the
+# corrections are applied to the few buckets they touch, as differences.
+_UNIT_BUCKETS_SQL = """
+create temp table {unit_buckets} as
+with first_figures as (
+    select o.kpi_id, o.district_id, {bucket_o} as bucket,
+        sum(o.value) as summed, arg_max(o.value, o.period) as level, max(o.period) as last_period
+    from observations as o
+    where o.revision = ? and o.period <= ?{filters}
+    group by o.kpi_id, o.district_id, bucket
+),
+revised as (
+    select distinct o.kpi_id, o.district_id, o.period
+    from observations as o
+    where o.revision > ? and o.period <= ?
+),
+corrected as (
+    select o.kpi_id, o.district_id, o.period,
+        arg_max(o.value, o.revision) as value,
+        sum(o.value) filter (where o.revision = ?) as first_value
+    from observations as o
+    semi join revised using (kpi_id, district_id, period)
+    group by o.kpi_id, o.district_id, o.period
+),
+corrections as (
+    select c.kpi_id, c.district_id, {bucket_c} as bucket,
+        sum(c.value - coalesce(c.first_value, 0)) as summed_change,
+        max(c.period) as last_period,
+        arg_max(c.value, c.period) as level
+    from corrected as c
+    group by c.kpi_id, c.district_id, bucket
+),
+district_buckets as materialized (
+    select kpi_id, district_id, bucket,
+        coalesce(f.summed, 0) + coalesce(x.summed_change, 0) as summed,
+        case when x.last_period >= coalesce(f.last_period, x.last_period) then x.level else f.level end as level,
+        greatest(f.last_period, x.last_period) as last_period
+    from first_figures as f
+    full join corrections as x using (kpi_id, district_id, bucket)
+)
+-- per unit and bucket: the sum, the last level (summed over districts), the last month, how many districts
+select
+    m.unit, b.bucket, b.summed, b.level,
+    year(b.last_period) * 12 + month(b.last_period) - 1 as last_month, 1::bigint as n_districts
+from district_buckets as b
+join {members} as m on m.kpi_id = b.kpi_id and m.district_id = b.district_id
+where m.single and b.bucket >= m.first_month
+union all
+select
+    m.unit, b.bucket, sum(b.summed), sum(b.level),
+    year(max(b.last_period)) * 12 + month(max(b.last_period)) - 1, count(*)::bigint
+from district_buckets as b
+join {members} as m on m.kpi_id = b.kpi_id and m.district_id = b.district_id
+where not m.single and b.bucket >= m.first_month
+group by m.unit, b.bucket
+"""
+
+# One row per unit: the figures every rule needs (judged_year = the judged calendar year) and the
+# trend window.
+_SUMMARY_SQL = """
+select
+    b.unit,
+    sum(b.summed) as total,
+    max(b.last_month)::double as latest,
+    arg_max(b.level, b.last_month) as latest_level,
+    arg_max(b.n_districts, b.last_month)::double as latest_districts,
+    arg_max(b.bucket, b.last_month)::double as latest_bucket,
+    sum(b.summed) filter (where b.bucket // 12 = u.judged_year) as year_total,
+    arg_max(b.level, b.last_month) filter (where b.bucket // 12 <= u.judged_year) as year_level,
+    arg_max(b.level, b.last_month) filter (where b.bucket // 12 < u.judged_year) as prior_level{window}
+from {unit_buckets} as b
+join {units} as u using (unit)
+group by b.unit
+order by b.unit
+"""
+
+# Annual targets and flow caps: each calendar year's sum and closing level.
+_YEARS_SQL = """
+select b.unit, b.bucket // 12 as cal_year, sum(b.summed) as summed, arg_max(b.level, b.last_month) as level
+from {unit_buckets} as b
+where b.unit in (select unit from {units} where yearly)
+group by b.unit, cal_year
+order by b.unit, cal_year
+"""
+
+_SUMMARY_COLUMNS = (
+    "total", "latest", "latest_level", "latest_districts", "latest_bucket", "year_total", "year_level",
+    "prior_level",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The reported figures of every unit (one entry per unit, NaN = none), as of a month.
+
+    ``total``: sum of all counted figures; ``latest``: month index of the last figure; ``latest_level``:
+    that figure (summed over the unit's districts); ``latest_districts``: how many districts it sums;
+    ``latest_bucket``: the bucket of the last figure (a single month inside the trend window);
+    ``year_total``: the judged calendar year's sum; ``year_level``: the last level up to the end of
+    the judged year; ``prior_level``: the last level before the judged year; ``window``: units x
+    window months, each month's sum; ``years``: unit, cal_year, summed, level of annual targets and
+    flow caps."""
+
+    total: np.ndarray
+    latest: np.ndarray
+    latest_level: np.ndarray
+    latest_districts: np.ndarray
+    latest_bucket: np.ndarray
+    year_total: np.ndarray
+    year_level: np.ndarray
+    prior_level: np.ndarray
+    window: np.ndarray
+    years: pd.DataFrame
+
+    @classmethod
+    def empty(cls, n_units: int, window_months: int) -> Figures:
+        """No figure for any unit."""
+        none = {c: np.full(n_units, np.nan) for c in _SUMMARY_COLUMNS}
+        years = pd.DataFrame({"unit": [], "cal_year": [], "summed": [], "level": []})
+        return cls(**none, window=np.full((n_units, window_months), np.nan), years=years)
+
+
+def judged_figure(
+    mode: np.ndarray,
+    increments: np.ndarray,
+    baseline: np.ndarray,
+    *,
+    total: np.ndarray,
+    level: np.ndarray,
+    year_total: np.ndarray,
+    year_level: np.ndarray,
+    prior_level: np.ndarray,
+) -> np.ndarray:
+    """The figure a target is judged on (docs/progress.md, "What is judged"), from what was reported
+    up to a month: ``total`` the sum of the counted increments, ``level`` the last reported figure,
+    ``year_total`` the judged year's increments, ``year_level`` the last figure of the judged year,
+    ``prior_level`` the closing figure of the year before (0 if none).
+
+    The scorecard calls it once for every unit as of one month, ``series`` once for every month of
+    one unit: the one definition of the judged figure."""
+    return np.select(
+        [mode == "total", mode == "ytd"],
+        [
+            np.where(increments, total, level),
+            np.where(increments, year_total, year_level - prior_level),
+        ],
+        np.where(increments, baseline + total, level),
+    )
+
+
+def _selective(values: pd.Series, column: str, limit: int = 64) -> tuple[str, list[str]]:
+    """A filter on the observations when only a few KPIs or districts are wanted (a district page, a
+    chart). For the whole scorecard the filter would cost more than it saves."""
+    if values.nunique() > limit:
+        return "", []
+    wanted = sorted(str(v) for v in values.unique())
+    return f" and o.{column} in ({', '.join('?' for _ in wanted)})", wanted
+
+
+def reduce_figures(
+    con: duckdb.DuckDBPyConnection,
+    units: Units,
+    judged_year: np.ndarray,
+    yearly: np.ndarray,
+    cuts: Iterable[int],
+    as_of_month: int,
+    window_months: int,
+) -> Figures:
+    """Reduce the observations to the few figures per unit the rules need (DuckDB does the heavy part).
+
+    ``cuts`` are the targets' first counted months; ``window_months`` the length of the trend window
+    that ends with ``as_of_month``."""
+    n_units = len(units.frame)
+    as_of = month_date(as_of_month)
+    first, first_revision = con.execute(
+        "select min(period), min(revision) from observations where period <= ?", [as_of]
+    ).fetchall()[0]
+    if first is None or units.members.empty:
+        return Figures.empty(n_units, window_months)
+    # Buckets: single months from the trend window on, calendar years before it, cut again at the
+    # targets' baseline months (increments count from there).
+    window_start = as_of_month - window_months + 1
+    inner_cuts = sorted({int(c) for c in cuts if c % 12 and c < window_start}, reverse=True)
+
+    def bucket(alias: str) -> tuple[str, list[object]]:
+        period, params = f"{alias}.period", [month_date(window_start)]
+        cases = [f"when {period} >= ? then year({period}) * 12 + month({period}) - 1"]
+        for cut in inner_cuts:
+            cases.append(f"when {period} >= ? then greatest(year({period}) * 12, ?)")
+            params += [month_date(cut), cut]
+        return f"case {' '.join(cases)} else year({period}) * 12 end", params
+
+    bucket_o, params_o = bucket("o")
+    bucket_c, params_c = bucket("c")
+    tag = uuid.uuid4().hex[:12]
+    names = {
+        "members": f"progress_members_{tag}",
+        "units": f"progress_units_{tag}",
+        "unit_buckets": f"progress_buckets_{tag}",
+    }
+    frames = {
+        names["members"]: units.members,
+        names["units"]: pd.DataFrame(
+            {
+                "unit": np.arange(n_units, dtype=np.int64),
+                "judged_year": judged_year.astype(np.int64),
+                "yearly": yearly,
+            }
+        ),
+    }
+    kpi_filter, kpis = _selective(units.members["kpi_id"], "kpi_id")
+    district_filter, districts = _selective(units.members["district_id"], "district_id")
+    with ExitStack() as registered:
+        for name, frame in frames.items():
+            registered.enter_context(db.registered(con, name, frame))
+        try:
+            con.execute(
+                _UNIT_BUCKETS_SQL.format(
+                    filters=kpi_filter + district_filter, bucket_o=bucket_o, bucket_c=bucket_c, **names
+                ),
+                [
+                    *params_o, first_revision, as_of, *kpis, *districts,
+                    first_revision, as_of, first_revision, *params_c,
+                ],
+            )  # fmt: skip
+            window = "".join(f",\n    sum(b.summed) filter (where b.bucket = ?) as w{k}" for k in range(window_months))
+            summary = con.execute(
+                _SUMMARY_SQL.format(window=window, **names), [window_start + k for k in range(window_months)]
+            ).df()
+            years = con.execute(_YEARS_SQL.format(**names)).df()
+        finally:
+            con.execute(f"drop table if exists {names['unit_buckets']}")
+    found = summary["unit"].to_numpy(dtype=np.int64)
+    columns = {}
+    for c in _SUMMARY_COLUMNS:
+        column = np.full(n_units, np.nan)
+        column[found] = summary[c].to_numpy(dtype=float, na_value=np.nan)
+        columns[c] = column
+    window_sums = np.full((n_units, window_months), np.nan)
+    window_sums[found] = summary[[f"w{k}" for k in range(window_months)]].to_numpy(dtype=float, na_value=np.nan)
+    return Figures(**columns, window=window_sums, years=years)
+
+
+def monthly_figures(
+    con: duckdb.DuckDBPyConnection, kpi_id: str, districts: list[str], as_of: dt.date
+) -> tuple[np.ndarray, np.ndarray]:
+    """(month indexes, figures) of one KPI summed over ``districts``, every reported month up to as_of
+    (the current revision): the points of a chart."""
+    monthly = con.execute(
+        """
+        with cur as (
+            select period, value
+            from current_observations
+            where kpi_id = ? and district_id in (select unnest(?::varchar[])) and period <= ?
+        )
+        select year(period) * 12 + month(period) - 1 as month_index, sum(value) as value
+        from cur
+        group by period
+        order by month_index
+        """,
+        [kpi_id, districts, as_of],
+    ).df()
+    return monthly["month_index"].to_numpy(dtype=np.int64), monthly["value"].to_numpy(dtype=float)

@@ -1,0 +1,152 @@
+"""The plan: what each judged unit's target asks for, and what should have been done by a month.
+
+``Plan`` is the typed record of a unit's target parameters (already scaled to a district's share);
+``expected`` is the planned trajectory: the straight line from the baseline to the target (through
+milestones when given), pro-rata within the year for annual targets and flow caps, the cap itself for
+level caps, 0/1 for milestones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+Milestones = list[tuple[float, float]]  # (month position, planned value), in order
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A target's parameters for every judged unit (one entry per unit).
+
+    ``mode``: how the judged figure is built (units.py); ``increments``: reported as monthly
+    increments; ``yearly``: judged per calendar year (annual targets, flow caps); ``target``,
+    ``tolerance``, ``baseline``: the unit's share (the baseline of a yearly target is 0 each year);
+    ``baseline_pos``/``deadline_pos``: points on the month axis; ``deadline_month``: the last month
+    whose figures count; ``milestones``: intermediate (position, value) points of the line."""
+
+    kind: np.ndarray
+    mode: np.ndarray
+    comparator: np.ndarray
+    increments: np.ndarray
+    yearly: np.ndarray
+    target: np.ndarray
+    tolerance: np.ndarray
+    baseline: np.ndarray
+    baseline_pos: np.ndarray
+    deadline_pos: np.ndarray
+    deadline_month: np.ndarray
+    start_year: np.ndarray
+    deadline_year: np.ndarray
+    first_month: np.ndarray
+    milestones: list[Milestones]
+
+    @classmethod
+    def for_units(cls, params: pd.DataFrame, share: np.ndarray) -> Plan:
+        """The plan of every unit from its target's row (``params``) and its share of the target."""
+
+        def column(name: str, dtype: type = float) -> np.ndarray:
+            return params[name].to_numpy(dtype=dtype)
+
+        yearly = column("yearly", bool)
+        milestones = params["milestones"].tolist()
+        if any(milestones):
+            milestones = [[(at, value * part) for at, value in m] for m, part in zip(milestones, share, strict=True)]
+        return cls(
+            kind=column("kind", object),
+            mode=column("mode", object),
+            comparator=column("comparator", object),
+            increments=column("increments", bool),
+            yearly=yearly,
+            target=column("target_value") * share,
+            tolerance=np.nan_to_num(column("tolerance")) * share,
+            baseline=np.where(yearly, 0.0, column("baseline_raw") * share),  # yearly targets start from 0
+            baseline_pos=column("baseline_pos"),
+            deadline_pos=column("deadline_pos"),
+            deadline_month=column("deadline_month", np.int64),
+            start_year=column("start_year", np.int64),
+            deadline_year=column("deadline_year", np.int64),
+            first_month=column("first_month", np.int64),
+            milestones=milestones,
+        )
+
+    def repeat(self, unit: int, times: int) -> Plan:
+        """One unit's plan repeated ``times`` times: the same plan at many months (a chart line)."""
+        fields = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, np.ndarray):
+                fields[field.name] = np.repeat(value[unit : unit + 1], times)
+            else:
+                fields[field.name] = [value[unit]] * times
+        return Plan(**fields)
+
+
+def judged_year(as_of: dt.date, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
+    """(year, months gone) of the judged calendar year of annual targets and flow caps: as_of's year,
+    kept within the target's start..deadline; 0 months before the first year, 12 once the last is over."""
+    year = np.clip(as_of.year, plan.start_year, plan.deadline_year)
+    months_in = np.where(as_of.year > year, 12, np.where(as_of.year < year, 0, as_of.month))
+    return year, months_in
+
+
+def expected(plan: Plan, months_in: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Planned value at month position ``at`` (the end of the month judged) for every entry of the
+    plan, ``months_in`` the months gone of the judged year (annual targets and flow caps)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.clip((at - plan.baseline_pos) / (plan.deadline_pos - plan.baseline_pos), 0.0, 1.0)
+    out = plan.baseline + (plan.target - plan.baseline) * share
+    for row in np.flatnonzero([bool(m) for m in plan.milestones]):
+        xs = [plan.baseline_pos[row], *(p for p, _ in plan.milestones[row]), plan.deadline_pos[row]]
+        ys = [plan.baseline[row], *(v for _, v in plan.milestones[row]), plan.target[row]]
+        out[row] = np.interp(at[row], xs, ys)
+    ytd = plan.mode == "ytd"
+    out = np.where(ytd | (plan.kind == "annual"), plan.target * months_in / 12.0, out)
+    out = np.where((plan.kind == "cap") & ~ytd, plan.target, out)
+    out = np.where(plan.mode == "flag", np.where(at - 1 >= plan.deadline_month, plan.target, 0.0), out)
+    return out
+
+
+def time_elapsed(plan: Plan, months_in: np.ndarray, as_of_month: int) -> np.ndarray:
+    """Share of the target's time gone by the end of the as-of month (of the year, for yearly ones)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        linear = np.clip((as_of_month + 1 - plan.baseline_pos) / (plan.deadline_pos - plan.baseline_pos), 0.0, 1.0)
+    return np.where(plan.yearly, months_in / 12.0, linear)
+
+
+def past_years(years: pd.DataFrame, plan: Plan, as_of: dt.date) -> list[list[dict[str, object]] | None]:
+    """For annual targets and flow caps: every complete calendar year from the target's start to its
+    deadline, with what was achieved and whether it met the year's target (or stayed under the cap).
+    ``years`` has one row per unit and calendar year (Figures.years)."""
+    out: list[list[dict[str, object]] | None] = [[] if y else None for y in plan.yearly]
+    if years.empty:
+        return out
+    unit = years["unit"].to_numpy(dtype=np.int64)
+    year = years["cal_year"].to_numpy(dtype=np.int64)
+    summed = years["summed"].to_numpy(dtype=float)
+    level = years["level"].to_numpy(dtype=float)
+    same = np.r_[False, unit[1:] == unit[:-1]]
+    prior_level = np.where(same, np.r_[0.0, level[:-1]], 0.0)  # closing level of the year before
+    value = np.where(plan.mode[unit] == "ytd", np.where(plan.increments[unit], summed, level - prior_level), level)
+    last_year = np.minimum(as_of.year - 1, plan.deadline_year)
+    keep = (year >= plan.start_year[unit]) & (year <= last_year[unit])
+    is_cap = plan.kind[unit] == "cap"
+    met = np.where(is_cap, value <= plan.target[unit], value >= plan.target[unit])
+    kept = unit[keep]
+    if len(kept) == 0:
+        return out
+    records = [
+        {"year": y, "actual": v, "target": target, "met": ok}
+        for y, v, target, ok in zip(
+            year[keep].tolist(), value[keep].tolist(), plan.target[kept].tolist(), met[keep].tolist(), strict=True
+        )
+    ]
+    bounds = np.flatnonzero(kept[1:] != kept[:-1]) + 1
+    for which, lo, hi in zip(
+        kept[np.r_[0, bounds]].tolist(), np.r_[0, bounds].tolist(), np.r_[bounds, len(kept)].tolist(), strict=True
+    ):
+        out[which] = records[lo:hi]
+    return out
