@@ -18,7 +18,7 @@ import streamlit as st
 
 from etl.correct import correction_report
 from etl.load import LoadResult, load_bytes
-from monitor import db, i18n, progress, queries, tables
+from monitor import db, i18n, progress, queries, reporting, tables
 from monitor.targets import TargetsConfig, load_targets
 
 if TYPE_CHECKING:
@@ -66,6 +66,32 @@ def months() -> list[dt.date]:
 @st.cache_data(show_spinner=False)
 def _months(v: str) -> list[dt.date]:
     return queries.months_with_data(con())
+
+
+def today() -> dt.date:
+    """The day the app judges on: which months are due (a function, so tests can pin the day)."""
+    return dt.date.today()
+
+
+def due_month() -> dt.date:
+    """The newest month whose reports are due today (its due day, reporting.due_day of the next
+    month, is over): the month every bureau can be held to."""
+    return reporting.latest_due_month(today(), config().reporting.due_day)
+
+
+def default_month() -> dt.date | None:
+    """The as-of month a session starts on: the newest month with figures whose reports are due, not
+    the newest figure anywhere (one early report must not move everyone's view)."""
+    return reporting.default_month(months(), due_month())
+
+
+def month_shares() -> pd.DataFrame:
+    """Per month from the policy start to the newest month with figures: bureaus expected to report,
+    bureaus that have, and the share (reporting.by_month); empty while there are no figures."""
+    found = months()
+    if not found:
+        return pd.DataFrame(columns=["expected", "received", "share"])
+    return reporting.by_month(reporting_status(max(found)))
 
 
 def holds_demo_data() -> bool:
@@ -177,6 +203,16 @@ def _unit_bars(v: str, kpi_id: str, as_of: dt.date, unit_ids: tuple[str, ...], l
     tick_values, tick_texts = charts.month_ticks(list(unit_rows["period"]), lang)
     bars.update_xaxes(tickvals=tick_values, ticktext=tick_texts)
     return charts.base_layout(bars, i18n.t("by_district", lang), height=380)
+
+
+def activity_figures(as_of: dt.date) -> pd.DataFrame:
+    """Every activity KPI's newest city figure up to as_of and its total since the policy start."""
+    return _activity_figures(_version(), as_of)
+
+
+@st.cache_data(show_spinner=False)
+def _activity_figures(v: str, as_of: dt.date) -> pd.DataFrame:
+    return queries.activity_figures(con(), config().policy.start, as_of)
 
 
 def kpi_submissions(kpi_id: str) -> pd.DataFrame:

@@ -90,6 +90,8 @@ def city_series(cfg: TargetsConfig, kpi: Kpi, periods: list[dt.date]) -> np.ndar
     if target.kind == "milestone":
         done_after = 4 + _seed("ms", target.id) % 30  # months after the start; some never in range
         return (elapsed >= done_after).astype(float)
+    if target.kind == "floor":  # a minimum every year: hovering around it, some months below
+        return np.round(target.value + 0.5 + rng.normal(0, 1.2, n), 1)
     baseline = target.baseline.value if target.baseline else 0.0
     span = max(1.0, _months_between(target.start or cfg.policy.start, target.deadline))
     if target.kind == "cap" and kpi.reporting == "increment":

@@ -24,6 +24,7 @@ KIND_LABELS: dict[str, tuple[str, str]] = {
     "annual": ("年度", "Annual"),
     "ratio": ("比率", "Ratio"),
     "cap": ("上限", "Cap"),
+    "floor": ("下限", "Floor"),
     "milestone": ("里程碑", "Milestone"),
 }
 
@@ -129,6 +130,38 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "group_annual": ("每年", "Annual"),
     "due_by": ("{year}年到期", "Due {year}"),
     "targets_count": ("共{n}项目标", "{n} targets"),
+    # the policy's own structure (sections, 0477, activity indicators)
+    "group_by": ("分组方式", "Group by"),
+    "group_by_deadline": ("按截止年份", "Deadline year"),
+    "group_by_section": ("按政策条目", "Policy section"),
+    "section_no_targets": ("本节无量化目标", "This section sets no quantified target"),
+    "structure_title": ("政策结构：“0477”的含义", "How the policy is built: what “0477” means"),
+    "structure_body": (
+        "《服务暖城“新市民”0477系列措施》分四部分，“0477”即各部分的措施数：\n\n"
+        "- **0**：一、实行“零门槛”落户政策——全面放开城镇落户，想落尽落；\n"
+        "- **4**：二、实行“四暖”就业政策——（一）暖业、（二）暖岗、（三）暖创、（四）暖才；\n"
+        "- **7**：三、实行“七优”服务政策——优质的人力资源、住房保障、便民生活、医疗保障、公共出行、"
+        "婚姻登记、政策咨询服务；\n"
+        "- **7**：四、实行“七无忧”保障政策——求职、安居、生育、教育、医疗、养老、进城无忧。\n\n"
+        "共19个条目（如“三(二)”即第三部分第（二）条）。选择“按政策条目”分组，可逐条查看目标和活动指标。",
+        "The policy 《服务暖城“新市民”0477系列措施》 has four parts; “0477” counts their measures:\n\n"
+        "- **0**: Part 1, a *zero-threshold* residence registration: anyone who wishes may register;\n"
+        "- **4**: Part 2, the *four warm* employment measures: (1) warm industry, (2) warm posts, "
+        "(3) warm start-ups, (4) warm talent;\n"
+        "- **7**: Part 3, the *seven quality* services: human resources, housing support, neighbourhood "
+        "services, medical insurance, public transport, marriage registration, policy advice;\n"
+        "- **7**: Part 4, the *seven without worry* guarantees: job seeking, housing, childbirth, education, "
+        "health care, old age, moving to town.\n\n"
+        "19 sections in all (“三(二)” is item (2) of part 3). Group by policy section to read each one "
+        "with its targets and activity indicators.",
+    ),
+    "activity_title": ("活动指标（按月报送，无目标值）", "Activity indicators (reported monthly, no target)"),
+    "section_activity": ("本条目的活动指标", "Activity indicators of this section"),
+    "col_indicator": ("指标", "Indicator"),
+    "col_latest_month": ("最新月份", "Latest month"),
+    "col_latest_figure": ("当月数值", "Figure that month"),
+    "col_total_since": ("{start}以来累计", "Total since {start}"),
+    "policy_section": ("政策条目", "Policy section"),
     "col_section": ("条目", "Section"),
     "col_target": ("目标", "Target"),
     "col_bureau": ("牵头单位", "Lead bureau"),
@@ -179,6 +212,21 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "on_time_reports": ("按时", "On time"),
     "late_reports": ("迟报", "Late"),
     "due_rule": ("每月数据应于次月{day}日前报送", "Each month's report is due by day {day} of the next month"),
+    "completeness_12": ("报送完整率（近12个月）", "Completeness (last 12 months)"),
+    "completeness_3": ("报送完整率（近3个月）", "Completeness (last 3 months)"),
+    "rates_basis": (
+        "应报、已报和报送及时率自{start}起计；报送完整率按截至{month}的近12个月和近3个月计，尚未到截止日且未报送的月份不计入应报。",
+        "Expected, received and timeliness count from {start}; completeness covers the last 12 and the last 3 "
+        "months to {month}. A month whose due day has not passed and that has not been reported is not "
+        "counted as expected.",
+    ),
+    # the as-of month select: a month whose reports are not all due yet
+    "month_incomplete": ("{month}（未截止，已报送{share}）", "{month} (not yet due, {share} reported)"),
+    "month_incomplete_note": (
+        "{month}的报送截止日为{due}，目前{received}/{expected}个责任单位已报送（{share}），结果不完整；默认查看已截止的最近月份{closed}。",
+        "Reports for {month} are due on {due}; {received} of {expected} bureaus have reported so far ({share}), so "
+        "the results are incomplete. By default the app shows {closed}, the latest month whose reports are due.",
+    ),
     # data quality
     "missing_reports": ("缺报", "Missing reports"),
     "late_list": ("迟报", "Late reports"),

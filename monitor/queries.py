@@ -237,3 +237,41 @@ def submissions(con: duckdb.DuckDBPyConnection, bureau_id: str | None = None, li
         """,
         [bureau_id, bureau_id, limit],
     ).df()
+
+
+def activity_figures(con: duckdb.DuckDBPyConnection, start: dt.date, as_of: dt.date) -> pd.DataFrame:
+    """Every activity KPI (no target: people served, yuan paid) with its newest whole-city monthly
+    figure up to as_of, that figure's month, and the total since the policy start (summed only for
+    KPIs reported as monthly increments, which all activity KPIs are today). A KPI nobody has
+    reported yet has a row with empty figures, so a section still lists what it collects."""
+    return con.execute(
+        """
+        with activity as (
+            select kpi_id, section, name_zh, name_en, unit_zh, unit_en, reporting, sort_order
+            from kpis
+            where activity
+        ),
+        figures as (
+            select c.kpi_id, c.period, c.value
+            from city_values as c
+            semi join activity using (kpi_id)
+            where c.period between ? and ?
+        ),
+        newest as (
+            select kpi_id, max(period) as latest_period from figures group by kpi_id
+        ),
+        totals as (
+            select kpi_id, sum(value) as total from figures group by kpi_id
+        )
+        select
+            a.kpi_id, a.section, a.name_zh, a.name_en, a.unit_zh, a.unit_en, a.reporting,
+            n.latest_period, f.value as latest_value,
+            case when a.reporting = 'increment' then t.total end as total
+        from activity as a
+        left join newest as n using (kpi_id)
+        left join figures as f on f.kpi_id = a.kpi_id and f.period = n.latest_period
+        left join totals as t on t.kpi_id = a.kpi_id
+        order by a.sort_order
+        """,
+        [start.replace(day=1), as_of.replace(day=1)],
+    ).df()

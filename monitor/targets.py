@@ -19,7 +19,8 @@ DEFAULT_TARGETS = ROOT / "targets.yaml"
 
 CITY = "city"  # district_id of the whole city (全市)
 
-Kind = Literal["cumulative", "stock", "annual", "ratio", "cap", "milestone"]
+# floor: a minimum every calendar year from the start to the deadline must keep (不低于), on a level.
+Kind = Literal["cumulative", "stock", "annual", "ratio", "cap", "floor", "milestone"]
 Comparator = Literal[">=", "<=", "~"]
 # How a bureau reports a KPI each month:
 #   increment  - the new amount in that month (people placed in March)
@@ -56,6 +57,21 @@ class District(_Model):
     name_en: str
     kind: Literal["district", "banner", "zone", "city"]
     aliases: list[str] = Field(default_factory=list)
+
+
+class Section(_Model):
+    """A numbered item of the policy (一, 二(一) … 四(七)) with its heading as the text gives it.
+
+    The order of targets.yaml `sections:` is the policy's order: codes do not sort by Unicode
+    (三(七) would come before 三(三)), so every list of sections follows this order instead."""
+
+    code: str
+    heading_zh: str
+    heading_en: str
+
+    def label(self, lang: Literal["zh", "en"]) -> str:
+        """三(二) 提供优质的住房保障服务 / 三(二) Quality housing support (the code as the text writes it)."""
+        return f"{self.code} {self.heading_zh if lang == 'zh' else self.heading_en}"
 
 
 class Kpi(_Model):
@@ -150,6 +166,7 @@ class TargetsConfig(_Model):
     policy: Policy
     thresholds: Thresholds = Thresholds()
     reporting: ReportingRules = ReportingRules()
+    sections: list[Section] = Field(default_factory=list)  # policy order; empty: codes as first used
     bureaus: list[Bureau]
     districts: list[District]
     kpis: list[Kpi]
@@ -166,6 +183,20 @@ class TargetsConfig(_Model):
     @property
     def district_by_id(self) -> dict[str, District]:
         return {d.id: d for d in self.districts}
+
+    def section_codes(self) -> list[str]:
+        """Every section in the policy's order: the `sections:` block, then any code only KPIs or
+        targets use (a config without the block), in the order they first appear."""
+        codes = [s.code for s in self.sections]
+        for item in [*self.kpis, *self.targets]:
+            if item.section not in codes:
+                codes.append(item.section)
+        return codes
+
+    def section_label(self, code: str, lang: Literal["zh", "en"]) -> str:
+        """三(二) 提供优质的住房保障服务; a code without a heading stays as it is."""
+        found = next((s for s in self.sections if s.code == code), None)
+        return found.label(lang) if found else code
 
     def reporting_districts(self) -> list[District]:
         """The 10 reporting units (7 banners, 2 districts, 高新区), without the city."""
@@ -211,6 +242,15 @@ def _cross_check(cfg: TargetsConfig) -> list[str]:
             if item.id in seen:
                 problems.append(f"{kind}[{i}] (id={item.id}): 重复的 id / duplicate id")
             seen.add(item.id)
+    codes = [s.code for s in cfg.sections]
+    for i, code in enumerate(codes):
+        if code in codes[:i]:
+            problems.append(f"sections[{i}] (code={code}): 重复的条目 / duplicate section")
+    if codes:
+        for kind, items in (("kpis", cfg.kpis), ("targets", cfg.targets)):
+            for i, item in enumerate(items):
+                if item.section not in codes:
+                    problems.append(f"{kind}[{i}] (id={item.id}): 未知政策条目 / unknown section {item.section!r}")
     bureaus = cfg.bureau_by_id
     districts = {d.id for d in cfg.districts if d.kind != "city"}
     if not any(d.kind == "city" and d.id == CITY for d in cfg.districts):
@@ -231,6 +271,11 @@ def _cross_check(cfg: TargetsConfig) -> list[str]:
             problems.append(f"{where}: “~”（左右）目标需要 tolerance")
         if t.kind == "cap" and t.comparator != "<=":
             problems.append(f"{where}: cap 目标的 comparator 应为 <=")
+        if t.kind == "floor":
+            if t.comparator != ">=" or t.baseline is not None:
+                problems.append(f"{where}: floor（每年不低于）目标的 comparator 应为 >=，且不设基线")
+            if kpi is not None and kpi.reporting != "level":
+                problems.append(f"{where}: floor 目标的指标应按 level 报送")
         if isinstance(t.scope, list):
             for d in t.scope:
                 if d not in districts:

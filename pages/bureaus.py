@@ -23,7 +23,8 @@ st.caption(T("due_rule", day=cfg.reporting.due_day))
 mix = card.pivot_table(index="lead_bureau", columns="status", values="target_id", aggfunc="count", fill_value=0)
 mix = mix.reindex(columns=[s for s in STATUS_ORDER], fill_value=0)
 rates = data.reporting_status(as_of)
-per_bureau = reporting.by_bureau(rates)  # counts and rates per bureau, as the briefing's reporting sheet
+# counts and rates per bureau, as the briefing's reporting sheet; a month not yet due is not yet owed
+per_bureau = reporting.by_bureau(rates, today=data.today())
 summary = per_bureau.join(mix, how="outer").fillna(0)
 table = pd.DataFrame(
     {
@@ -31,20 +32,23 @@ table = pd.DataFrame(
         **{ui.status_text(s): summary[s].astype(int) for s in STATUS_ORDER},
         T("expected_reports"): summary["expected"].astype(int),
         T("received_reports"): summary["received"].astype(int),
-        T("completeness"): summary["completeness"] * 100,
+        T("completeness_12"): summary["completeness_12"] * 100,
+        T("completeness_3"): summary["completeness_3"] * 100,
         T("timeliness"): summary["timeliness"] * 100,
     }
-).sort_values(T("completeness"))
+).sort_values([T("completeness_3"), T("completeness_12")], kind="stable")  # the silent bureaus first
 st.subheader(T("bureau_targets"))
 st.dataframe(
     table,
     column_config={
-        T("completeness"): ui.percent_column(T("completeness")),
+        T("completeness_12"): ui.percent_column(T("completeness_12")),
+        T("completeness_3"): ui.percent_column(T("completeness_3")),
         T("timeliness"): ui.percent_column(T("timeliness")),
     },
     hide_index=True,
     width="stretch",
 )
+st.caption(T("rates_basis", start=ui.month(cfg.policy.start), month=ui.month(as_of)))
 
 bureau = ui.kept_selectbox(T("f_bureau"), list(per_bureau.index), "bureau_pick", format_func=lambda b: names.get(b, b))
 mine = rates[rates["bureau_id"] == bureau].sort_values("period")

@@ -1,11 +1,12 @@
-"""总览 Overview: status tiles and the scorecard of every target, grouped by what is due next."""
+"""总览 Overview: status tiles and the scorecard of every target, grouped by what is due next or by
+the policy's own sections (with the activity indicators each section collects)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, session, ui
+from dashboard import data, sections, session, ui
 from dashboard.ui import T
 from monitor.fmt import ATTENTION_RANK
 from monitor.style import STATUS_COLORS, STATUS_ORDER
@@ -18,6 +19,8 @@ bureaus = data.reference("bureaus").set_index("bureau_id")[f"name_{lang}"]
 
 st.title(T("nav_overview"))
 st.caption(f"{T('app_subtitle')} · {T('as_of')} {ui.month(as_of)} · {T('targets_count', n=len(card))}")
+with st.expander(T("structure_title")):
+    st.markdown(T("structure_body"))
 
 counts = card["status"].value_counts()
 for col, status in zip(st.columns(len(STATUS_ORDER)), STATUS_ORDER, strict=True):
@@ -46,7 +49,10 @@ with st.expander(T("filters_active", n=active) if active else T("filters"), expa
     c1, c2, c3, c4 = st.columns(4)
     # options are ids, names only their labels: a filter survives the language toggle
     with c1:
-        sections = ui.kept_multiselect(T("f_section"), sorted(card["section"].unique()), "ov_section")
+        # every section of the policy in its order, those without targets too (they list indicators)
+        chosen_sections = ui.kept_multiselect(
+            T("f_section"), sections.codes(), "ov_section", format_func=sections.label
+        )
     with c2:
         lead = sorted(card["lead_bureau"].unique(), key=lambda b: str(bureaus.get(b, b)))
         chosen_bureaus = ui.kept_multiselect(
@@ -60,16 +66,35 @@ with st.expander(T("filters_active", n=active) if active else T("filters"), expa
             T("f_deadline"), groups, "ov_year", format_func=lambda g: T("group_annual") if g == "annual" else g
         )
 
+# the grouping is a view, not a filter: options are ids, the choice survives the language toggle
+grouping_options = ["deadline", "section"]
+kept_grouping = st.session_state.get("ov_group", "deadline")
+grouping = st.radio(
+    T("group_by"),
+    grouping_options,
+    index=grouping_options.index(kept_grouping) if kept_grouping in grouping_options else 0,
+    format_func=lambda g: T(f"group_by_{g}"),
+    horizontal=True,
+    key=f"ov_group_{lang}",
+)
+st.session_state["ov_group"] = grouping
+
 shown = card
-if sections:
-    shown = shown[shown["section"].isin(sections)]
+if chosen_sections:
+    shown = shown[shown["section"].isin(chosen_sections)]
 if chosen_bureaus:
     shown = shown[shown["lead_bureau"].isin(chosen_bureaus)]
 if statuses:
     shown = shown[shown["status"].isin(statuses)]
 if years:
     shown = shown[shown["group"].isin(years)]
-if shown.empty:
+target_filters = bool(chosen_bureaus or statuses or years)
+if grouping == "section":
+    # without a bureau, status or year filter every chosen section is listed, targets or not
+    listed = [c for c in (chosen_sections or sections.codes()) if not target_filters or c in set(shown["section"])]
+else:
+    listed = []
+if shown.empty and not listed:
     st.info(T("no_match"))
     st.stop()
 
@@ -80,7 +105,7 @@ def table(frame: pd.DataFrame) -> pd.DataFrame:
         {
             # status first: what leadership reads before anything else
             T("col_status"): [ui.status_text(s) for s in frame["status"]],
-            T("col_section"): frame["section"],
+            T("col_section"): [sections.label(c) for c in frame["section"]],
             T("col_target"): frame[f"name_{lang}"],
             # every English name starts "Municipal": the narrow column shows the part that tells them apart
             T("col_bureau"): frame["bureau"].str.removeprefix("Municipal ") if lang == "en" else frame["bureau"],
@@ -108,8 +133,28 @@ config = {
     T("col_target"): st.column_config.TextColumn(T("col_target"), width="large"),
     T("col_bureau"): st.column_config.TextColumn(T("col_bureau"), width="medium"),
     T("col_status"): st.column_config.TextColumn(T("col_status"), width=112),
-    T("col_section"): st.column_config.TextColumn(T("col_section"), width="small"),
+    T("col_section"): st.column_config.TextColumn(T("col_section"), width="medium"),
 }
+
+if grouping == "section":
+    for code in listed:
+        part = shown[shown["section"] == code].sort_values(["rank", "gap"])
+        st.subheader(T("with_count", title=sections.label(code), n=len(part)) if len(part) else sections.label(code))
+        if part.empty:
+            st.caption(T("section_no_targets"))
+        else:
+            st.dataframe(
+                ui.style_status(table(part).drop(columns=[T("col_section")]), T("col_status")),
+                column_config=config,
+                hide_index=True,
+                width="stretch",
+                key=f"ov_section_{code}",
+            )
+        indicators = sections.activity(as_of, code)
+        if not target_filters and not indicators.empty:
+            st.caption(T("activity_title"))
+            st.dataframe(indicators, hide_index=True, width="stretch", key=f"ov_activity_{code}")
+    st.stop()
 
 for group in sorted(shown["group"].unique(), key=lambda g: (g == "annual", g)):
     part = shown[shown["group"] == group].sort_values(["rank", "gap"])

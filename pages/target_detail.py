@@ -1,4 +1,5 @@
-"""指标详情 Target detail: trajectory, forecast, districts, source sentence, bureaus, submissions."""
+"""指标详情 Target detail: trajectory, forecast, districts, source sentence, bureaus, the activity
+indicators of the target's policy section, submissions."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, session, ui
+from dashboard import data, sections, session, ui
 from dashboard.ui import T
 from monitor import charts
 from monitor.fmt import ATTENTION_RANK
@@ -34,6 +35,7 @@ target_id = st.selectbox(
 st.query_params["target"] = target_id
 row = card.set_index("target_id").loc[target_id].to_dict() | {"target_id": target_id}
 meta = targets.loc[target_id]
+st.caption(T("labelled", label=T("policy_section"), value=sections.label(meta["section"])))
 
 unit_zh, unit_en = row["unit_zh"], row["unit_en"]
 c1, c2, c3, c4 = st.columns(4)
@@ -97,6 +99,12 @@ with right:
     st.write(T("labelled", label=T("lead"), value=bureaus.get(lead, lead)))
     if co:
         st.write(T("labelled", label=T("co"), value=T("list_sep").join(bureaus.get(b, b) for b in co)))
+
+# what the same section of the policy pays out or serves each month: the context of this target
+indicators = sections.activity(as_of, meta["section"])
+if not indicators.empty:
+    st.subheader(T("section_activity"))
+    st.dataframe(indicators, hide_index=True, width="stretch", key="detail_activity")
 
 st.subheader(T("submissions_behind"))
 subs = data.kpi_submissions(row["kpi_id"])

@@ -38,12 +38,13 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit.testing.v1 import AppTest
 
-from dashboard import ui
+from dashboard import data, ui
 from etl.demo import demo_accounts
 from etl.template import template_rows, write_template
 from monitor import auth, db, fmt, i18n, progress, queries
 from monitor.style import STATUS_ORDER
 from monitor.targets import TargetsConfig, load_targets
+from tests.conftest import TODAY
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
@@ -78,6 +79,8 @@ def _harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         return in_run()
 
     monkeypatch.setattr(ui, "lang", lang)
+    # the default as-of month is the latest month whose reports are due on this day: 2026-10 (AS_OF)
+    monkeypatch.setattr(data, "today", lambda: TODAY)
     yield
     _current.clear()
     st.cache_data.clear()
@@ -432,14 +435,14 @@ def test_language_switch_keeps_overview_filters(app_db: Path, expected: Expected
     at.multiselect(key="ov_status_zh").set_value(["off_track"])
     at.multiselect(key="ov_bureau_zh").set_value([bureau]).run()
     assert sorted(pd.concat(frames(at))["目标"]) == sorted(wanted["name_zh"])
-    assert [e.label for e in at.expander] == ["筛选（已启用2项）"]
+    assert [e.label for e in at.expander] == ["政策结构：“0477”的含义", "筛选（已启用2项）"]
     at.segmented_control(key="lang_choice").set_value("English").run()
     assert_clean(at)
     assert at.multiselect(key="ov_status_en").value == ["off_track"]
     assert at.multiselect(key="ov_bureau_en").value == [bureau]
     assert at.multiselect(key="ov_bureau_en").placeholder == "All"
     assert sorted(pd.concat(frames(at))["Target"]) == sorted(wanted["name_en"])
-    assert [e.label for e in at.expander] == ["Filters (2 in use)"]
+    assert [e.label for e in at.expander] == ["How the policy is built: what “0477” means", "Filters (2 in use)"]
     at.segmented_control(key="lang_choice").set_value("中文").run()
     assert sorted(pd.concat(frames(at))["目标"]) == sorted(wanted["name_zh"])
     assert at.multiselect(key="ov_bureau_zh").placeholder == "全部"

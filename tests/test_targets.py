@@ -57,9 +57,9 @@ def test_targets_yaml_loads_with_expected_counts(cfg: TargetsConfig) -> None:
     assert sum(k.activity for k in cfg.kpis) == 36
     assert len(cfg.targets) == 64
     kinds = {kind: sum(t.kind == kind for t in cfg.targets) for kind in ("cumulative", "stock", "annual")}
-    assert kinds == {"cumulative": 18, "stock": 7, "annual": 7}
-    kinds = {kind: sum(t.kind == kind for t in cfg.targets) for kind in ("ratio", "cap", "milestone")}
-    assert kinds == {"ratio": 17, "cap": 2, "milestone": 13}
+    assert kinds == {"cumulative": 19, "stock": 7, "annual": 6}  # 年均1万 is 5万 over five years (issue 13)
+    kinds = {kind: sum(t.kind == kind for t in cfg.targets) for kind in ("ratio", "cap", "floor", "milestone")}
+    assert kinds == {"ratio": 16, "cap": 2, "floor": 1, "milestone": 13}  # 不低于30%: a floor (issue 13)
 
     targets = {t.id: t for t in cfg.targets}
     housing = targets["rental_housing_15k"]
@@ -114,7 +114,7 @@ def test_unknown_kind_is_a_clear_error_naming_the_entry(raw: dict) -> None:
     raw["targets"][i]["kind"] = "monthly"
     assert _problems(raw) == [
         f"targets[{i}] (id=rental_housing_15k): kind: 取值 'monthly' 无效，"
-        "应为 'cumulative', 'stock', 'annual', 'ratio', 'cap' or 'milestone'"
+        "应为 'cumulative', 'stock', 'annual', 'ratio', 'cap', 'floor' or 'milestone'"
     ]
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from monitor.progress.figures import Figures, judged_figure, reduce_figures
 from monitor.progress.months import month_dates, month_index, month_start
-from monitor.progress.plan import Plan, expected, judged_year, past_years, time_elapsed
+from monitor.progress.plan import Plan, expected, for_year, judged_year, past_years, time_elapsed, year_offset
 from monitor.progress.reasons import ReasonInputs, reasons
 from monitor.progress.status import Standing, judge
 from monitor.progress.trend import Trend, TrendLine, fit_trend, trend_line
@@ -138,6 +138,8 @@ def evaluate(
     is_aggregate = units.frame["is_aggregate"].to_numpy(dtype=bool)
     plan = Plan.for_units(params, share)
     year, months_in = judged_year(as_of, plan)
+    offset = year_offset(plan, year)
+    this_year = for_year(plan, offset)  # the judged year's target (prorated in a yearly target's first year)
     unit_zh = params["unit_zh"].to_numpy(dtype=object)
 
     figures = reduce_figures(
@@ -147,16 +149,16 @@ def evaluate(
     trend = fit_trend(
         figures.window, np.nan_to_num(figures.total), now.actual, plan, year, months_in, unit_zh, as_of_month
     )
-    planned = expected(plan, months_in, np.full(n_units, as_of_month + 1.0))
+    planned = expected(plan, months_in, np.full(n_units, as_of_month + 1.0), offset)
     standing = Standing(now.reported, now.latest, now.actual, planned, trend.forecast, months_in)
-    status, progress = judge(plan, standing, thresholds, as_of_month)
+    status, progress = judge(this_year, standing, thresholds, as_of_month)
     years = past_years(figures.years, plan, as_of)
     n_scope = np.where(share < 1, np.round(1 / share), 1).astype(np.int64)
     trend_months = np.where(np.isnan(trend.slope), np.nan, trend.months)
     reason_zh, reason_en = reasons(
         ReasonInputs(
             status=status,
-            plan=plan,
+            plan=this_year,
             actual=now.actual,
             expected=planned,
             forecast=trend.forecast,
@@ -167,6 +169,7 @@ def evaluate(
             trend_months=trend_months,
             year=year,
             months_in=months_in,
+            year_offset=offset,
             is_aggregate=is_aggregate,
             n_scope=n_scope,
             years=years,
@@ -178,7 +181,7 @@ def evaluate(
     computed = pd.DataFrame(
         {
             "deadline": params["deadline"].to_numpy(dtype=object),
-            "target_value": plan.target,
+            "target_value": this_year.target,
             "tolerance": np.where(plan.comparator == "~", plan.tolerance, np.nan),
             "baseline_value": plan.baseline,
             "actual": now.actual,
@@ -186,7 +189,7 @@ def evaluate(
             "latest_period": month_dates(now.latest),
             "expected": planned,
             "progress": progress,
-            "time_elapsed": time_elapsed(plan, months_in, as_of_month),
+            "time_elapsed": time_elapsed(plan, months_in, as_of_month, offset),
             "forecast": trend.forecast,
             "forecast_low": trend.forecast_low,
             "forecast_high": trend.forecast_high,

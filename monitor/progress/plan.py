@@ -3,7 +3,7 @@
 ``Plan`` is the typed record of a unit's target parameters (already scaled to a district's share);
 ``expected`` is the planned trajectory: the straight line from the baseline to the target (through
 milestones when given), pro-rata within the year for annual targets and flow caps, the cap itself for
-level caps, 0/1 for milestones.
+level caps and floors, 0/1 for milestones.
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ class Plan:
     increments; ``yearly``: judged per calendar year (annual targets, flow caps); ``target``,
     ``tolerance``, ``baseline``: the unit's share (the baseline of a yearly target is 0 each year);
     ``baseline_pos``/``deadline_pos``: points on the month axis; ``deadline_month``: the last month
-    whose figures count; ``milestones``: intermediate (position, value) points of the line."""
+    whose figures count; ``start_offset``: months of the first calendar year before a yearly flow
+    target starts (6 for July 2024: that year's target is prorated to the 6 months in force);
+    ``milestones``: intermediate (position, value) points of the line."""
 
     kind: np.ndarray
     mode: np.ndarray
@@ -40,6 +42,7 @@ class Plan:
     deadline_pos: np.ndarray
     deadline_month: np.ndarray
     start_year: np.ndarray
+    start_offset: np.ndarray
     deadline_year: np.ndarray
     first_month: np.ndarray
     milestones: list[Milestones]
@@ -68,6 +71,7 @@ class Plan:
             deadline_pos=column("deadline_pos"),
             deadline_month=column("deadline_month", np.int64),
             start_year=column("start_year", np.int64),
+            start_offset=column("start_offset", np.int64),
             deadline_year=column("deadline_year", np.int64),
             first_month=column("first_month", np.int64),
             milestones=milestones,
@@ -93,9 +97,22 @@ def judged_year(as_of: dt.date, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
     return year, months_in
 
 
-def expected(plan: Plan, months_in: np.ndarray, at: np.ndarray) -> np.ndarray:
+def year_offset(plan: Plan, year: np.ndarray) -> np.ndarray:
+    """Months of the judged year before the target started: its start offset in its first year, else 0."""
+    return np.where(year == plan.start_year, plan.start_offset, 0)
+
+
+def for_year(plan: Plan, offset: np.ndarray) -> Plan:
+    """The plan with the judged year's target: a yearly flow target or cap prorated to the months in
+    force in its first year (2万 a year from July 2024 asks 1万 for 2024)."""
+    return dataclasses.replace(plan, target=plan.target * (12 - offset) / 12.0)
+
+
+def expected(plan: Plan, months_in: np.ndarray, at: np.ndarray, offset: np.ndarray | None = None) -> np.ndarray:
     """Planned value at month position ``at`` (the end of the month judged) for every entry of the
-    plan, ``months_in`` the months gone of the judged year (annual targets and flow caps)."""
+    plan, ``months_in`` the months gone of the judged year (annual targets and flow caps) and
+    ``offset`` its months before the target started (year_offset; none by default)."""
+    in_force = months_in if offset is None else np.clip(months_in - offset, 0, None)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.clip((at - plan.baseline_pos) / (plan.deadline_pos - plan.baseline_pos), 0.0, 1.0)
     out = plan.baseline + (plan.target - plan.baseline) * share
@@ -104,17 +121,18 @@ def expected(plan: Plan, months_in: np.ndarray, at: np.ndarray) -> np.ndarray:
         ys = [plan.baseline[row], *(v for _, v in plan.milestones[row]), plan.target[row]]
         out[row] = np.interp(at[row], xs, ys)
     ytd = plan.mode == "ytd"
-    out = np.where(ytd | (plan.kind == "annual"), plan.target * months_in / 12.0, out)
-    out = np.where((plan.kind == "cap") & ~ytd, plan.target, out)
+    out = np.where(ytd | (plan.kind == "annual"), plan.target * in_force / 12.0, out)
+    out = np.where(((plan.kind == "cap") & ~ytd) | (plan.kind == "floor"), plan.target, out)  # bounds: no line
     out = np.where(plan.mode == "flag", np.where(at - 1 >= plan.deadline_month, plan.target, 0.0), out)
     return out
 
 
-def time_elapsed(plan: Plan, months_in: np.ndarray, as_of_month: int) -> np.ndarray:
-    """Share of the target's time gone by the end of the as-of month (of the year, for yearly ones)."""
+def time_elapsed(plan: Plan, months_in: np.ndarray, as_of_month: int, offset: np.ndarray) -> np.ndarray:
+    """Share of the target's time gone by the end of the as-of month (of the months in force of the
+    year, for yearly ones)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         linear = np.clip((as_of_month + 1 - plan.baseline_pos) / (plan.deadline_pos - plan.baseline_pos), 0.0, 1.0)
-    return np.where(plan.yearly, months_in / 12.0, linear)
+    return np.where(plan.yearly, np.clip(months_in - offset, 0, None) / (12.0 - offset), linear)
 
 
 def past_years(years: pd.DataFrame, plan: Plan, as_of: dt.date) -> list[list[dict[str, object]] | None]:
@@ -134,14 +152,16 @@ def past_years(years: pd.DataFrame, plan: Plan, as_of: dt.date) -> list[list[dic
     last_year = np.minimum(as_of.year - 1, plan.deadline_year)
     keep = (year >= plan.start_year[unit]) & (year <= last_year[unit])
     is_cap = plan.kind[unit] == "cap"
-    met = np.where(is_cap, value <= plan.target[unit], value >= plan.target[unit])
+    # the first year's target is prorated to its months in force
+    target = plan.target[unit] * (12 - np.where(year == plan.start_year[unit], plan.start_offset[unit], 0)) / 12.0
+    met = np.where(is_cap, value <= target, value >= target)
     kept = unit[keep]
     if len(kept) == 0:
         return out
     records = [
         {"year": y, "actual": v, "target": target, "met": ok}
         for y, v, target, ok in zip(
-            year[keep].tolist(), value[keep].tolist(), plan.target[kept].tolist(), met[keep].tolist(), strict=True
+            year[keep].tolist(), value[keep].tolist(), target[keep].tolist(), met[keep].tolist(), strict=True
         )
     ]
     bounds = np.flatnonzero(kept[1:] != kept[:-1]) + 1

@@ -41,6 +41,7 @@ class ReasonInputs:
     trend_months: np.ndarray
     year: np.ndarray
     months_in: np.ndarray
+    year_offset: np.ndarray  # months of the judged year before a yearly target started (its first year)
     is_aggregate: np.ndarray
     n_scope: np.ndarray
     years: list[list[dict[str, object]] | None]
@@ -74,6 +75,8 @@ def _goal(kind: str, mode: str, comparator: str, target_zh: str, tolerance_zh: s
     """How the target itself is named in a reason: 目标1.5万套, 年度上限5,000张, 目标30%左右（±2%）."""
     if comparator == "~":
         return f"目标{target_zh}左右（±{tolerance_zh}）", f"target about {target_en} ± {tolerance_en}"
+    if kind == "floor":
+        return f"每年不低于{target_zh}", f"at least {target_en} every year"
     if kind == "cap":
         if mode == "ytd":
             return f"年度上限{target_zh}", f"annual cap {target_en}"
@@ -103,18 +106,25 @@ def _goals(inputs: ReasonInputs, target: np.ndarray, tolerance: np.ndarray) -> t
     return goal_zh, goal_en
 
 
+def _span_key(year: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """The months first..last of a year as one number: (2024, 7, 10) -> 20240710."""
+    return year.astype(np.int64) * 10000 + first.astype(np.int64) * 100 + last.astype(np.int64)
+
+
 def _span_zh(key: object) -> str:
-    year, months = divmod(int(key), 100)  # type: ignore[call-overload]
-    if months == 0:
+    year, rest = divmod(int(key), 10000)  # type: ignore[call-overload]
+    first, last = divmod(rest, 100)
+    if last < first:
         return ""
-    return f"{year}年1月" if months == 1 else f"{year}年1—{months}月"
+    return f"{year}年{first}月" if last == first else f"{year}年{first}—{last}月"
 
 
 def _span_en(key: object) -> str:
-    year, months = divmod(int(key), 100)  # type: ignore[call-overload]
-    if months == 0:
+    year, rest = divmod(int(key), 10000)  # type: ignore[call-overload]
+    first, last = divmod(rest, 100)
+    if last < first:
         return ""
-    return f"Jan {year}" if months == 1 else f"Jan–{_MONTH_ABBR[months]} {year}"
+    return f"{_MONTH_ABBR[first]} {year}" if last == first else f"{_MONTH_ABBR[first]}–{_MONTH_ABBR[last]} {year}"
 
 
 def _suffixes(inputs: ReasonInputs) -> tuple[np.ndarray, np.ndarray]:
@@ -176,6 +186,10 @@ class _Pieces:
     flow: np.ndarray  # bool: judged per year on flows, the forecast is for the year
     level_cap: np.ndarray  # bool: a cap on a level, no plan but the cap itself
     above_cap: np.ndarray  # bool
+    range_zh: np.ndarray  # 左右 targets: the range, 28%—32% / 28%–32%
+    range_en: np.ndarray
+    above_range: np.ndarray  # bool: a 左右 target above its range
+    below_floor: np.ndarray  # bool: a floor not kept
     no_trend: np.ndarray  # bool: fewer than two figures in the trend window
 
 
@@ -188,11 +202,23 @@ def _pieces(inputs: ReasonInputs, as_of_month: int) -> _Pieces:
     )
     deadline_zh, deadline_en = _month_texts(plan.deadline_month, "zh"), _month_texts(plan.deadline_month, "en")
     goal_zh, goal_en = _goals(inputs, target, tolerance)
+    about = plan.comparator == "~"
+    low, high = (np.where(about, target + sign * tolerance, np.nan) for sign in (-1, 1))
     flag = plan.mode == "flag"
     goal_zh[flag] = "截止时间" + deadline_zh[flag]
     goal_en[flag] = "due " + deadline_en[flag]
     suffix_zh, suffix_en = _suffixes(inputs)
-    span = inputs.year.astype(np.int64) * 100 + inputs.months_in.astype(np.int64)
+    first = inputs.year_offset.astype(np.int64) + 1
+    span = _span_key(inputs.year, first, inputs.months_in)
+    prorated = np.flatnonzero(first > 1)
+    if len(prorated):  # a first year in force for part of the year: its target names its months
+        part = _span_key(inputs.year[prorated], first[prorated], np.full(len(prorated), 12))
+        target_zh = _texts(target[prorated], unit_zh[prorated], fmt.number_zh)
+        target_en = _texts(target[prorated], unit_en[prorated], fmt.number_en)
+        cap = plan.kind[prorated] == "cap"
+        goal_zh[prorated] = _per_row(part, _span_zh) + np.where(cap, "上限", "目标").astype(object) + target_zh
+        months_en = " for " + _per_row(part, _span_en)
+        goal_en[prorated] = np.where(cap, "cap ", "target ").astype(object) + target_en + months_en
     latest = inputs.latest.astype(np.int64)
     span_zh = _per_row(span, _span_zh)
     return _Pieces(
@@ -221,6 +247,10 @@ def _pieces(inputs: ReasonInputs, as_of_month: int) -> _Pieces:
         flow=(plan.mode == "ytd") | (plan.kind == "annual"),
         level_cap=(plan.kind == "cap") & (plan.mode != "ytd"),
         above_cap=(plan.kind == "cap") & (actual > target),
+        range_zh=_texts(low, unit_zh, fmt.number_zh) + "—" + _texts(high, unit_zh, fmt.number_zh),
+        range_en=_texts(low, unit_en, fmt.number_en) + "–" + _texts(high, unit_en, fmt.number_en),
+        above_range=about & (inputs.actual > plan.target + plan.tolerance),
+        below_floor=(plan.kind == "floor") & (inputs.actual < plan.target),
         no_trend=np.isnan(forecast),
     )
 
@@ -363,7 +393,7 @@ def _outlook(p: _Pieces, kind: np.ndarray, rows: np.ndarray) -> Texts:
 def _verdict(p: _Pieces, inputs: ReasonInputs, rows: np.ndarray) -> Texts:
     """After the opening: achieved, overdue, already above a cap, or the outlook."""
     status, cap = inputs.status[rows], inputs.plan.kind[rows] == "cap"
-    about = inputs.plan.comparator[rows] == "~"
+    about, floor = inputs.plan.comparator[rows] == "~", inputs.plan.kind[rows] == "floor"
 
     def phrase(zh_before: str, zh_after: str, en_before: str, en_after: str) -> Callable[[np.ndarray], Texts]:
         return lambda r: (zh_before + p.goal_zh[r] + zh_after, en_before + p.goal_en[r] + en_after)
@@ -374,9 +404,24 @@ def _verdict(p: _Pieces, inputs: ReasonInputs, rows: np.ndarray) -> Texts:
             ", " + p.goal_en[r] + " missed at " + p.deadline_en[r],
         )
 
+    def above_range(r: np.ndarray) -> Texts:
+        return "，高于目标区间（" + p.range_zh[r] + "）", ", above the target range (" + p.range_en[r] + ")"
+
+    def floor_falling(r: np.ndarray) -> Texts:
+        months, goal_zh, goal_en = p.trend_months[r], p.goal_zh[r], p.goal_en[r]
+        return (
+            "，符合要求；按近" + months + "个月趋势预计年末为" + p.forecast_zh[r] + "（" + goal_zh + "）",
+            ", meets the requirement; the " + months + "-month trend projects " + p.forecast_en[r]
+            + " at the end of the year (" + goal_en + ")",
+        )  # fmt: skip
+
     return _first_match(
         rows,
         [
+            (floor & p.below_floor[rows], phrase("，低于要求（", "）", ", below the requirement (", ")")),
+            (floor & (status == "at_risk"), floor_falling),
+            (floor, phrase("，符合要求（", "）", ", meets the requirement (", ")")),
+            ((status == "achieved") & about & p.above_range[rows], above_range),
             ((status == "achieved") & cap, phrase("，未超过", "", ", within the ", "")),
             ((status == "achieved") & about, phrase("，在", "范围内", ", within the ", "")),
             (status == "achieved", phrase("，已达到", "", ", ", " reached")),

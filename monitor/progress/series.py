@@ -17,7 +17,7 @@ import pandas as pd
 from monitor.progress.evaluate import evaluate
 from monitor.progress.figures import judged_figure, monthly_figures
 from monitor.progress.months import month_date, month_index, month_start
-from monitor.progress.plan import Plan, expected
+from monitor.progress.plan import Plan, expected, year_offset
 from monitor.targets import TargetsConfig
 
 _COLUMNS = ["period", "actual", "expected", "forecast", "forecast_low", "forecast_high"]
@@ -74,7 +74,9 @@ def series(
     months_in = np.where(
         years > int(plan.deadline_year[0]), 12, np.where(years < int(plan.start_year[0]), 0, months % 12 + 1)
     )
-    out = pd.DataFrame({"month": months, "expected": expected(plan.repeat(0, len(months)), months_in, months + 1.0)})
+    every = plan.repeat(0, len(months))
+    planned = expected(every, months_in, months + 1.0, year_offset(every, years))
+    out = pd.DataFrame({"month": months, "expected": planned})
     out = out.merge(pd.DataFrame({"month": reported, "actual": judged}), on="month", how="left")
     if basis.line is not None:
         steps, (forecast, low, high) = basis.line.points(as_of_month)

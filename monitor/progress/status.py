@@ -51,14 +51,13 @@ def _goal_status(
         forecast_share = (forecast - baseline) / span
         plan_span = expected - baseline
         plan_share = np.where(plan_span != 0, (actual - baseline) / np.where(plan_span != 0, plan_span, 1.0), 1.0)
+        # 左右: only falling short of the range can lag; at or above its lower end is on course
         on_forecast = np.select(
-            [about, at_most], [np.abs(forecast - target) <= tolerance, forecast <= target], forecast >= target
+            [about, at_most], [forecast >= target - tolerance, forecast <= target], forecast >= target
         )
-        risk_forecast = np.where(
-            about, (forecast_share >= at_risk) & (forecast_share <= 2 - at_risk), forecast_share >= at_risk
-        )
-        on_plan = np.where(about, np.abs(actual - expected) <= tolerance, plan_share >= 1.0)
-        risk_plan = np.where(about, (plan_share >= at_risk) & (plan_share <= 2 - at_risk), plan_share >= at_risk)
+        risk_forecast = forecast_share >= at_risk
+        on_plan = np.where(about, actual >= expected - tolerance, plan_share >= 1.0)
+        risk_plan = plan_share >= at_risk
         has_forecast = ~np.isnan(forecast)
         sticky = (plan.kind == "cumulative") | flag  # cannot be undone: stays achieved when reporting stops
         warn = plan.deadline_month - (MILESTONE_WARNING_MONTHS - 1) <= as_of_month
@@ -100,6 +99,21 @@ def _cap_status(
         )  # fmt: skip
 
 
+def _floor_status(plan: Plan, standing: Standing, stale: np.ndarray, past: np.ndarray, as_of_month: int) -> np.ndarray:
+    """Floors (a minimum every judged year, 不低于): below it is off track (overdue once the deadline
+    has passed); at or above it, achieved at the deadline, at risk when the trend falls below it by
+    the end of the year, on track otherwise."""
+    target, actual, forecast = plan.target, standing.actual, standing.forecast
+    with np.errstate(invalid="ignore"):
+        below = actual < target
+        falling = ~np.isnan(forecast) & (forecast < target)
+        return np.select(
+            [~standing.reported, stale, below & past, below, plan.deadline_month <= as_of_month, falling],
+            ["no_data", "no_data", "overdue", "off_track", "achieved", "at_risk"],
+            "on_track",
+        )
+
+
 def judge(plan: Plan, standing: Standing, thresholds: Thresholds, as_of_month: int) -> tuple[np.ndarray, np.ndarray]:
     """(status, progress) of every unit. Progress is the share of the way from baseline to target
     (milestones: 0/1; caps: the share of the cap used)."""
@@ -111,15 +125,18 @@ def judge(plan: Plan, standing: Standing, thresholds: Thresholds, as_of_month: i
     with np.errstate(invalid="ignore", divide="ignore"):
         met = np.select(
             [plan.comparator == "~", plan.comparator == "<="],
-            [np.abs(actual - target) <= plan.tolerance, actual <= target],
+            [actual >= target - plan.tolerance, actual <= target],  # 左右: in the range or above it
             actual >= target,
         )
         span = np.where(target != baseline, target - baseline, np.nan)
         progress = np.where(plan.mode == "flag", actual, (actual - baseline) / span)
         is_cap = plan.kind == "cap"
-        status = np.where(
-            is_cap,
-            _cap_status(plan, standing, stale, past, thresholds, as_of_month),
+        status = np.select(
+            [is_cap, plan.kind == "floor"],
+            [
+                _cap_status(plan, standing, stale, past, thresholds, as_of_month),
+                _floor_status(plan, standing, stale, past, as_of_month),
+            ],
             _goal_status(plan, standing, met, stale, past, thresholds, as_of_month),
         )
         progress = np.where(is_cap, actual / np.where(target != 0, target, np.nan), progress)

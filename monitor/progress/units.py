@@ -101,7 +101,7 @@ def _derive(target: object) -> dict[str, object]:
     return {
         "mode": mode,
         "increments": increments,
-        "yearly": kind == "annual" or mode == "ytd",
+        "yearly": kind in ("annual", "floor") or mode == "ytd",  # a floor holds in every calendar year
         "baseline_raw": 0.0 if baseline_value is None or math.isnan(baseline_value) else float(baseline_value),
         "baseline_pos": baseline_pos,
         "deadline_pos": max(deadline_pos, baseline_pos + 1e-9),
@@ -109,6 +109,8 @@ def _derive(target: object) -> dict[str, object]:
         # increments count from the baseline month on; flows judged per year and levels need no cut
         "first_month": math.ceil(baseline_pos) if increments and mode in ("total", "level", "flag") else 0,
         "start_year": target.start_date.year,  # type: ignore[attr-defined]
+        # flows judged per calendar year: the months of the first year before the start (2024: 6)
+        "start_offset": target.start_date.month - 1 if kind == "annual" or mode == "ytd" else 0,  # type: ignore[attr-defined]
         "deadline_year": target.deadline.year,  # type: ignore[attr-defined]
         "milestones": sorted((position(dt.date.fromisoformat(m["date"])), float(m["value"])) for m in milestones),
     }
