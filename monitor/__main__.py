@@ -75,6 +75,32 @@ def _plain(x: float) -> str:
     return f"{x:,.2f}".rstrip("0").rstrip(".")
 
 
+def _year_record(year: dict[str, object]) -> dict[str, object]:
+    """One calendar year of a yearly target, its numbers as plain JSON numbers (null when none)."""
+    return {
+        "year": int(year["year"]),  # type: ignore[call-overload]
+        "target": _number(year["target"]),
+        "actual": _number(year["actual"]),
+        "status": year["status"],
+    }
+
+
+def json_records(card: pd.DataFrame, cfg: TargetsConfig | None) -> list[dict[str, object]]:
+    """The JSON scorecard: the printed fields, then per target ``years`` (annual targets, flow caps
+    and floors: every calendar year from the start to the deadline, also those without figures, as
+    year, target, actual or null, status or null; null for other targets) and ``assumed`` (what
+    targets.yaml assumes, Target.assumed; [] when none or without targets.yaml)."""
+    assumed = {t.id: list(t.assumed) for t in cfg.targets} if cfg is not None else {}
+    out = []
+    for record, years, target_id in zip(
+        scorecard_records(card), card["calendar_years"].tolist(), card["target_id"].tolist(), strict=True
+    ):
+        record["years"] = [_year_record(y) for y in years] if isinstance(years, list) else None
+        record["assumed"] = assumed.get(target_id, [])
+        out.append(record)
+    return out
+
+
 def scorecard_records(card: pd.DataFrame) -> list[dict[str, object]]:
     """The printed fields as plain JSON-able values: numbers as numbers, null for NaN, ISO dates."""
     records = []
@@ -104,11 +130,12 @@ def _cmd_scorecard(args: argparse.Namespace) -> int:
         card = progress.scorecard(con, args.as_of, district=district, cfg=cfg)
     finally:
         con.close()
-    records = scorecard_records(card)
     if args.format == "json":
-        json.dump(records, sys.stdout, ensure_ascii=False, indent=2)
+        json.dump(json_records(card, cfg), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
-    elif args.format == "csv":
+        return 0
+    records = scorecard_records(card)
+    if args.format == "csv":
         # opened in Excel: no text cell may act as a formula (numbers stay numbers)
         export_safe.safe_frame(pd.DataFrame(records, columns=list(SCORECARD_FIELDS))).to_csv(sys.stdout, index=False)
     else:

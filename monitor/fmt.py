@@ -9,11 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from monitor import i18n
 from monitor.style import STATUS_ICONS, STATUS_ORDER
+
+if TYPE_CHECKING:
+    from monitor.targets import Target
 
 # Milestones (value_type flag) are reported 1 = done, 0 = not yet; their unit in targets.yaml is this.
 FLAG_UNIT = "是否完成"
@@ -138,5 +143,64 @@ def status(status_id: str, lang: i18n.Lang) -> str:
     return f"{STATUS_ICONS[status_id]} {i18n.status_label(status_id, lang)}"
 
 
+# Between the two ends of a range (28%—32% / 28%–32%): reasons and target terms alike.
+RANGE_DASH: dict[str, str] = {"zh": "—", "en": "–"}
+
 # "Needs attention first": the order of statuses in every list, tile row and deck (worst first).
 ATTENTION_RANK: dict[str, int] = {s: i for i, s in enumerate(STATUS_ORDER)}
+
+
+# What targets.yaml may assume (Target.assumed), in the order every view lists them.
+ASSUMED_ITEMS = ("baseline", "deadline", "tolerance", "reading", "milestones")
+
+
+def assumed_mark(lang: i18n.Lang) -> str:
+    """The mark written right after an assumed figure: （假设，待确认） / " (assumed, to be confirmed)".
+
+    One wording on the target detail, the deck, the PDF and the workbook, so a reader learns it once."""
+    text = i18n.t("assumed", lang)
+    return f"（{text}）" if lang == "zh" else f" ({text})"
+
+
+def marked(text: str, item: str, assumed: Iterable[str], lang: i18n.Lang) -> str:
+    """``text`` followed by the assumed mark when ``item`` (baseline, deadline, …) is assumed."""
+    return text + assumed_mark(lang) if item in set(assumed) else text
+
+
+def assumed_items(assumed: Iterable[str], lang: i18n.Lang) -> str:
+    """The assumed items named in policy-reading order: 基线、期限 / baseline, deadline ("" if none)."""
+    chosen = set(assumed)
+    names = [i18n.t(f"assumed_{item}", lang) for item in ASSUMED_ITEMS if item in chosen]
+    return ("、" if lang == "zh" else ", ").join(names)
+
+
+def assumed_caption(assumed: Iterable[str], lang: i18n.Lang) -> str:
+    """本目标的基线、期限为假设值，待责任单位确认; "" when nothing is assumed."""
+    items = assumed_items(assumed, lang)
+    return i18n.t("assumed_caption", lang, items=items) if items else ""
+
+
+def target_terms(target: Target, unit_zh: str, unit_en: str, lang: i18n.Lang) -> list[tuple[str, str]]:
+    """The terms of a target a reader must know are assumed or not: baseline, deadline, the 左右 range
+    and the milestones, each (label, text) with the assumed mark where targets.yaml assumes it.
+
+    The target detail, the deck slide and the PDF page list exactly these, so the mark sits beside the
+    same figure everywhere."""
+    assumed = target.assumed
+    terms: list[tuple[str, str]] = []
+    if target.baseline is not None:
+        value, since = figure(target.baseline.value, unit_zh, unit_en, lang), month(target.baseline.date, lang)
+        base = f"{value}（{since}）" if lang == "zh" else f"{value} ({since})"
+        terms.append((i18n.t("baseline", lang), marked(base, "baseline", assumed, lang)))
+    terms.append((i18n.t("col_deadline", lang), marked(month(target.deadline, lang), "deadline", assumed, lang)))
+    if target.tolerance is not None:
+        low = figure(target.value - target.tolerance, unit_zh, unit_en, lang)
+        high = figure(target.value + target.tolerance, unit_zh, unit_en, lang)
+        terms.append((i18n.t("goal_range", lang), marked(f"{low}{RANGE_DASH[lang]}{high}", "tolerance", assumed, lang)))
+    if target.milestones:
+        steps = " · ".join(
+            f"{month(m.date, lang)}{'：' if lang == 'zh' else ': '}{figure(m.value, unit_zh, unit_en, lang)}"
+            for m in target.milestones
+        )
+        terms.append((i18n.t("milestones_label", lang), marked(steps, "milestones", assumed, lang)))
+    return terms

@@ -404,6 +404,21 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "act_user_reset_password": ("重置密码", "Password reset"),
     "act_targets_reload": ("重新加载目标", "Targets reloaded"),
     "act_rebuild": ("从存档重建", "Rebuilt from the archive"),
+    # what targets.yaml assumes until the lead bureau confirms it (Target.assumed; fmt.assumed_mark)
+    "assumed": ("假设，待确认", "assumed, to be confirmed"),
+    "assumed_baseline": ("基线", "baseline"),
+    "assumed_deadline": ("期限", "deadline"),
+    "assumed_tolerance": ("左右范围", "range of 'about'"),
+    "assumed_reading": ("计数口径", "reading of the count"),
+    "assumed_milestones": ("阶段节点", "milestones"),
+    "assumed_caption": (
+        "本目标的{items}为假设值，待责任单位确认",
+        "This target's {items}: assumed, to be confirmed by the lead bureau",
+    ),
+    "col_assumed": ("假设，待确认", "Assumed, to be confirmed"),
+    "baseline": ("基线", "Baseline"),
+    "goal_range": ("左右范围", "Range"),
+    "milestones_label": ("阶段节点", "Milestones"),
 }
 
 

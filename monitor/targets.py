@@ -135,6 +135,9 @@ class Target(_Model):
     milestones: list[Milestone] = Field(default_factory=list)
     source: str
     note: str | None = None
+    # What the policy text does not say and this file assumes until the lead bureau confirms it:
+    # shown as 假设，待确认 beside the figure (target detail, deck, workbook).
+    assumed: list[Literal["baseline", "deadline", "tolerance", "reading", "milestones"]] = Field(default_factory=list)
 
     @field_validator("deadline", "start", mode="before")
     @classmethod
@@ -282,6 +285,24 @@ def _cross_check(cfg: TargetsConfig) -> list[str]:
                     problems.append(f"{where}: 未知旗区 / unknown district {d!r}")
         if t.baseline and t.baseline.date > t.deadline:
             problems.append(f"{where}: 基线日期晚于截止日期")
+        problems.extend(_assumed_problems(where, t))
+    return problems
+
+
+def _assumed_problems(where: str, target: Target) -> list[str]:
+    """An assumption the page shows as 假设，待确认 must name a value the target has: a marked
+    baseline without a baseline would label nothing, and the reader would trust the figure."""
+    problems: list[str] = []
+    if len(set(target.assumed)) != len(target.assumed):
+        problems.append(f"{where}: assumed 有重复项 / duplicate entry in assumed")
+    present = {
+        "baseline": target.baseline is not None,
+        "tolerance": target.tolerance is not None,
+        "milestones": bool(target.milestones),
+    }
+    for field in dict.fromkeys(target.assumed):
+        if not present.get(field, True):
+            problems.append(f"{where}: assumed 含 {field}，但目标没有 {field} / assumed {field} is not set")
     return problems
 
 

@@ -3,14 +3,12 @@ indicators of the target's policy section, submissions."""
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import streamlit as st
 
 from dashboard import data, sections, session, ui
 from dashboard.ui import T
-from monitor import charts
+from monitor import charts, fmt
 from monitor.fmt import ATTENTION_RANK
 
 session.require("detail")
@@ -40,18 +38,24 @@ st.caption(T("labelled", label=T("policy_section"), value=sections.label(meta["s
 unit_zh, unit_en = row["unit_zh"], row["unit_en"]
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(T("col_actual"), ui.number(row["actual"], unit_zh, unit_en))
-c2.metric(T("col_goal"), ui.number(row["target_value"], unit_zh, unit_en), help=ui.month(row["deadline"]))
+target = next((t for t in data.config().targets if t.id == target_id), None)
+assumed = target.assumed if target is not None else []
+deadline = fmt.marked(ui.month(row["deadline"]), "deadline", assumed, lang)
+c2.metric(T("col_goal"), ui.number(row["target_value"], unit_zh, unit_en), help=deadline)
 c3.metric(T("col_forecast"), ui.number(row["forecast"], unit_zh, unit_en))
 c4.metric(T("col_status"), ui.status_text(row["status"]))
 st.info(row[f"reason_{lang}"])
+# baseline, deadline, 左右 range and milestones as targets.yaml reads them; assumed ones are marked
+if target is not None:
+    terms = fmt.target_terms(target, unit_zh, unit_en, lang)
+    for label, text in terms:
+        st.write(T("labelled", label=label, value=text))
+    if assumed:
+        st.caption(fmt.assumed_caption(assumed, lang))
 
 series = data.series(target_id, as_of)
 fig = charts.trajectory(series, row, lang, as_of_label=f"{T('as_of')} {ui.month(as_of)}")
 st.plotly_chart(fig, width="stretch", key="detail_chart")
-
-milestones = json.loads(meta["milestones_json"] or "[]")
-if milestones:
-    st.caption(" · ".join(f"{ui.month(m['date'])}: {ui.number(m['value'], unit_zh, unit_en)}" for m in milestones))
 
 years = row.get("years")
 if isinstance(years, list) and years:

@@ -131,6 +131,7 @@ async def _build(
                 write_workbook(
                     workbook, data.card, data.units, data.reporting, lang=lang, bureau_names=data.bureau_names,
                     district_names=data.district_names, as_of=data.as_of,
+                    assumed={tid: list(t.assumed) for tid, t in data.targets.items()},
                 )  # fmt: skip
                 _zip_charts(chart_files, zipped)
 

@@ -137,4 +137,5 @@ def collect(
         district_names=district_names,
         demo=queries.is_demo(con),
         generated_at=dt.datetime.now().replace(microsecond=0),
+        targets={t.id: t for t in cfg.targets if t.id in set(ids)},
     )

@@ -27,6 +27,7 @@ _INK = "1F2A37"
 _MUTED = "5B6573"
 _HEADER_FILL = "2E3B4E"
 _ROW_FILL = ("FFFFFF", "F3F5F8")
+_ASSUMED = "D55E00"  # the assumed note: the vermilion of the demo warning, readable for colour-blind readers
 
 
 def _set_font(run: Any, *, size: float, bold: bool = False, color: str = _INK) -> None:
@@ -221,9 +222,15 @@ def _target_slide(prs: Any, data: BriefingData, row: dict[str, Any], chart: Char
     _textbox(slide, 0.5, 1.0, 12.3, 0.4, [(data.meta(row), 13, False, _MUTED)])
     slide.shapes.add_picture(str(chart.png), Inches(0.4), Inches(1.38), width=Inches(8.8))  # 8.8 x 4.95 in
     _badge(slide, data, row["status"], 9.45, 1.5, 3.4, 0.6)
+    terms = data.terms(row)
+    note = data.assumed_note(row)
+    value_pt = 16 if terms or note else 18  # room below the figures for the terms and the assumed note
     lines: list[tuple[str, float, bool, str]] = []
     for label, value in data.figures(row):
-        lines += [(label, 11, False, _MUTED), (value, 18, True, _INK)]
+        lines += [(label, 11, False, _MUTED), (value, value_pt, True, _INK)]
+    lines += [(f"{label}{data.sep}{text}", 10, False, _INK) for label, text in terms]
+    if note:
+        lines.append((note, 10, True, _ASSUMED))
     _textbox(slide, 9.45, 2.2, 3.4, 4.1, lines)
     reason = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, Inches(0.5), Inches(6.38), Inches(12.35), Inches(0.6))
     _fill(reason, "#F3F5F8")

@@ -11,13 +11,16 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from monitor import export_safe, fmt, i18n
 from monitor.i18n import Lang
 from monitor.style import STATUS_ORDER
+
+if TYPE_CHECKING:
+    from monitor.targets import Target
 
 ProgressCallback = Callable[[int, int, str], None]
 
@@ -85,6 +88,8 @@ class BriefingData:
     district_names: dict[str, str]
     demo: bool
     generated_at: dt.datetime
+    # the selected targets as targets.yaml reads them (baseline, 左右 range, milestones, what is assumed)
+    targets: dict[str, Target] = field(default_factory=dict)
 
     def t(self, key: str, **kwargs: object) -> str:
         return i18n.t(key, self.lang, **kwargs)
@@ -126,12 +131,32 @@ class BriefingData:
             (self.t("col_forecast"), self.number(row["forecast"], row)),
         ]
 
+    def assumed(self, row: dict[str, Any]) -> list[str]:
+        """What targets.yaml assumes for this target (Target.assumed): [] when nothing or not known."""
+        target = self.targets.get(str(row["target_id"]))
+        return list(target.assumed) if target is not None else []
+
     def meta(self, row: dict[str, Any]) -> str:
-        """The line under a target's title: section, lead bureau and deadline."""
+        """The line under a target's title: section, lead bureau and deadline (marked when assumed)."""
+        deadline = fmt.marked(self.month(row["deadline"]), "deadline", self.assumed(row), self.lang)
         return (
             f"{row['section']} · {self.t('col_bureau')}{self.sep}{self.bureau(row['lead_bureau'])} · "
-            f"{self.t('col_deadline')}{self.sep}{self.month(row['deadline'])}"
+            f"{self.t('col_deadline')}{self.sep}{deadline}"
         )
+
+    def terms(self, row: dict[str, Any]) -> list[tuple[str, str]]:
+        """Baseline, 左右 range and milestones beside a target's chart (fmt.target_terms), marked where
+        assumed; the deadline is in ``meta`` already, so it is left out here."""
+        target = self.targets.get(str(row["target_id"]))
+        if target is None:
+            return []
+        unit_zh, unit_en = str(row.get("unit_zh", "")), str(row.get("unit_en", ""))
+        deadline_label = self.t("col_deadline")
+        return [term for term in fmt.target_terms(target, unit_zh, unit_en, self.lang) if term[0] != deadline_label]
+
+    def assumed_note(self, row: dict[str, Any]) -> str:
+        """本目标的基线、期限为假设值，待责任单位确认 ("" when nothing is assumed)."""
+        return fmt.assumed_caption(self.assumed(row), self.lang)
 
     def counts(self) -> dict[str, int]:
         vc = self.card["status"].value_counts()

@@ -67,6 +67,8 @@ def briefing_html(data: BriefingData, svgs: dict[str, bytes]) -> str:
             "status": data.status_text(row["status"]),
             "colour": STATUS_COLORS[row["status"]],
             "figures": data.figures(row),
+            "terms": data.terms(row),
+            "assumed_note": data.assumed_note(row),
             "reason": row[f"reason_{lang}"],
             "page": page,
         }

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import xlsxwriter
 
-from monitor import i18n
+from monitor import fmt, i18n
 from monitor.briefing.model import CJK_FONT, safe_cell
 from monitor.i18n import Lang
 from monitor.style import STATUS_COLORS
@@ -36,12 +36,16 @@ def write_workbook(
     bureau_names: dict[str, str] | None = None,
     district_names: dict[str, str] | None = None,
     as_of: dt.date | None = None,
+    assumed: dict[str, list[str]] | None = None,
 ) -> Path:
     """Three sheets: the scorecard, the per-district figures and the reporting completeness.
 
     Numbers stay numbers (formatted, so they sum and sort in Excel); every text cell goes through
-    ``safe_cell`` and ``write_string``, so text from uploads can never become a formula."""
+    ``safe_cell`` and ``write_string``, so text from uploads can never become a formula. ``assumed``
+    (target id -> Target.assumed) fills the scorecard's 假设，待确认 column: what targets.yaml assumes
+    for the target (基线、期限), empty when nothing is."""
     path = Path(path)
+    assumed = assumed or {}
     bureau_names = bureau_names or {}
     district_names = district_names or {}
 
@@ -95,9 +99,9 @@ def write_workbook(
     header = [
         t("col_section"), t("col_target"), t("col_bureau"), t("unit"), t("col_actual"), t("col_goal"),
         t("col_deadline"), t("col_progress"), t("col_elapsed"), t("col_forecast"), t("col_status"), t("col_reason"),
-        t("col_target_id"),
+        t("col_target_id"), t("col_assumed"),
     ]  # fmt: skip
-    ws = sheet(t("sheet_scorecard"), header, [8, 44, 24, 8, 12, 12, 12, 10, 10, 12, 12, 90, 30])
+    ws = sheet(t("sheet_scorecard"), header, [8, 44, 24, 8, 12, 12, 12, 10, 10, 12, 12, 90, 30, 24])
     for r, row in enumerate(card.to_dict("records"), start=1):
         text(ws, r, 0, row["section"])
         text(ws, r, 1, row[f"name_{lang}"], f_wrap)
@@ -116,6 +120,11 @@ def write_workbook(
         status_cell(ws, r, 10, row["status"])
         text(ws, r, 11, row[f"reason_{lang}"], f_wrap)
         text(ws, r, 12, row["target_id"])
+        items = fmt.assumed_items(assumed.get(str(row["target_id"]), []), lang)
+        if items:
+            text(ws, r, 13, items)
+        else:
+            ws.write_blank(r, 13, None, f_text)
     ws.autofilter(0, 0, max(len(card), 1), len(header) - 1)
 
     # 分旗区

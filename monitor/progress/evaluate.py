@@ -18,7 +18,17 @@ import pandas as pd
 
 from monitor.progress.figures import Figures, judged_figure, reduce_figures
 from monitor.progress.months import month_dates, month_index, month_start
-from monitor.progress.plan import Plan, expected, for_year, judged_year, past_years, time_elapsed, year_offset
+from monitor.progress.plan import (
+    Plan,
+    calendar_years,
+    expected,
+    for_year,
+    judged_year,
+    past_years,
+    time_elapsed,
+    year_figures,
+    year_offset,
+)
 from monitor.progress.reasons import ReasonInputs, reasons
 from monitor.progress.status import Standing, judge
 from monitor.progress.trend import Trend, TrendLine, fit_trend, trend_line
@@ -30,7 +40,7 @@ SCORECARD_COLUMNS: tuple[str, ...] = (
     "deadline", "target_value", "tolerance", "baseline_value", "actual", "as_of", "latest_period",
     "expected", "progress", "time_elapsed", "forecast", "forecast_low", "forecast_high", "status",
     "reason_zh", "reason_en", "lead_bureau", "co_bureaus", "district_id", "is_aggregate", "target_share",
-    "n_reports", "trend_months", "years",
+    "n_reports", "trend_months", "years", "calendar_years",
 )  # fmt: skip
 
 _TARGET_FIELDS = ["target_id", "kpi_id", "section", "name_zh", "name_en", "unit_zh", "unit_en", "kind", "comparator"]
@@ -152,7 +162,8 @@ def evaluate(
     planned = expected(plan, months_in, np.full(n_units, as_of_month + 1.0), offset)
     standing = Standing(now.reported, now.latest, now.actual, planned, trend.forecast, months_in)
     status, progress = judge(this_year, standing, thresholds, as_of_month)
-    years = past_years(figures.years, plan, as_of)
+    by_year = year_figures(figures.years, plan)
+    years = past_years(by_year, plan, as_of)
     n_scope = np.where(share < 1, np.round(1 / share), 1).astype(np.int64)
     trend_months = np.where(np.isnan(trend.slope), np.nan, trend.months)
     reason_zh, reason_en = reasons(
@@ -204,6 +215,7 @@ def evaluate(
             "n_reports": now.n_reports,
             "trend_months": trend_months,
             "years": years,
+            "calendar_years": calendar_years(by_year, plan, as_of, now.actual, status),
         }
     )
     frame = pd.concat([params[_TARGET_FIELDS], computed], axis=1)

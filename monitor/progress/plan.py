@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,13 +136,29 @@ def time_elapsed(plan: Plan, months_in: np.ndarray, as_of_month: int, offset: np
     return np.where(plan.yearly, np.clip(months_in - offset, 0, None) / (12.0 - offset), linear)
 
 
-def past_years(years: pd.DataFrame, plan: Plan, as_of: dt.date) -> list[list[dict[str, object]] | None]:
-    """For annual targets and flow caps: every complete calendar year from the target's start to its
-    deadline, with what was achieved and whether it met the year's target (or stayed under the cap).
-    ``years`` has one row per unit and calendar year (Figures.years)."""
-    out: list[list[dict[str, object]] | None] = [[] if y else None for y in plan.yearly]
-    if years.empty:
-        return out
+@dataclass(frozen=True)
+class YearFigures:
+    """Every reported calendar year of the yearly units (annual targets, flow caps, floors) within
+    their start..deadline years, one entry per (unit, year) in unit order: the year's judged figure
+    (``value``: its sum or closing level), its target (the first year prorated to its months in force)
+    and whether it was met (a cap: stayed under). Computed once; the reasons, ``years`` and
+    ``calendar_years`` all read it."""
+
+    unit: np.ndarray
+    year: np.ndarray
+    value: np.ndarray
+    target: np.ndarray
+    met: np.ndarray
+
+
+def _year_target(plan: Plan, unit: np.ndarray, year: np.ndarray) -> np.ndarray:
+    """Each year's target of a yearly unit: the first year prorated to its months in force."""
+    first = year == plan.start_year[unit]
+    return plan.target[unit] * (12 - np.where(first, plan.start_offset[unit], 0)) / 12.0
+
+
+def year_figures(years: pd.DataFrame, plan: Plan) -> YearFigures:
+    """The reported years (``years``: Figures.years, one row per unit and calendar year) as judged figures."""
     unit = years["unit"].to_numpy(dtype=np.int64)
     year = years["cal_year"].to_numpy(dtype=np.int64)
     summed = years["summed"].to_numpy(dtype=float)
@@ -149,24 +166,69 @@ def past_years(years: pd.DataFrame, plan: Plan, as_of: dt.date) -> list[list[dic
     same = np.r_[False, unit[1:] == unit[:-1]]
     prior_level = np.where(same, np.r_[0.0, level[:-1]], 0.0)  # closing level of the year before
     value = np.where(plan.mode[unit] == "ytd", np.where(plan.increments[unit], summed, level - prior_level), level)
-    last_year = np.minimum(as_of.year - 1, plan.deadline_year)
-    keep = (year >= plan.start_year[unit]) & (year <= last_year[unit])
-    is_cap = plan.kind[unit] == "cap"
-    # the first year's target is prorated to its months in force
-    target = plan.target[unit] * (12 - np.where(year == plan.start_year[unit], plan.start_offset[unit], 0)) / 12.0
-    met = np.where(is_cap, value <= target, value >= target)
-    kept = unit[keep]
-    if len(kept) == 0:
+    keep = (year >= plan.start_year[unit]) & (year <= plan.deadline_year[unit])
+    unit, year, value = unit[keep], year[keep], value[keep]
+    target = _year_target(plan, unit, year)
+    met = np.where(plan.kind[unit] == "cap", value <= target, value >= target)
+    return YearFigures(unit, year, value, target, met)
+
+
+def _split_by_unit(n_units: int, unit: np.ndarray, records: list[dict[str, object]]) -> list[list[dict[str, object]]]:
+    """Records in unit order, cut into one list per unit (units without records get [])."""
+    out: list[list[dict[str, object]]] = [[] for _ in range(n_units)]
+    if len(unit) == 0:
         return out
-    records = [
-        {"year": y, "actual": v, "target": target, "met": ok}
-        for y, v, target, ok in zip(
-            year[keep].tolist(), value[keep].tolist(), target[keep].tolist(), met[keep].tolist(), strict=True
-        )
-    ]
-    bounds = np.flatnonzero(kept[1:] != kept[:-1]) + 1
-    for which, lo, hi in zip(
-        kept[np.r_[0, bounds]].tolist(), np.r_[0, bounds].tolist(), np.r_[bounds, len(kept)].tolist(), strict=True
-    ):
-        out[which] = records[lo:hi]
+    bounds = np.flatnonzero(unit[1:] != unit[:-1]) + 1
+    starts, ends = np.r_[0, bounds].tolist(), np.r_[bounds, len(unit)].tolist()
+    for lo, hi in zip(starts, ends, strict=True):
+        out[int(unit[lo])] = records[lo:hi]
     return out
+
+
+def past_years(figures: YearFigures, plan: Plan, as_of: dt.date) -> list[list[dict[str, object]] | None]:
+    """For annual targets and flow caps: every complete calendar year from the target's start to its
+    deadline that has figures, with what was achieved and whether it met the year's target (or stayed
+    under the cap): {year, actual, target, met}; None for targets not judged by year."""
+    done = figures.year <= np.minimum(as_of.year - 1, plan.deadline_year[figures.unit])
+    records: list[dict[str, object]] = [
+        {"year": y, "actual": v, "target": t, "met": ok}
+        for y, v, t, ok in zip(
+            figures.year[done].tolist(), figures.value[done].tolist(), figures.target[done].tolist(),
+            figures.met[done].tolist(), strict=True,
+        )
+    ]  # fmt: skip
+    by_unit = _split_by_unit(len(plan.yearly), figures.unit[done], records)
+    return [years if yearly else None for years, yearly in zip(by_unit, plan.yearly.tolist(), strict=True)]
+
+
+def calendar_years(
+    figures: YearFigures, plan: Plan, as_of: dt.date, actual: np.ndarray, status: np.ndarray
+) -> list[list[dict[str, object]] | None]:
+    """For annual targets, flow caps and floors: every calendar year from the target's start to its
+    deadline, also those without figures, as {year, target, actual, status}. A complete year is
+    achieved or overdue by its own figure; the year under way carries the unit's judged figure and
+    status (``actual``, ``status``); a year without figures, or not begun, has actual and status None.
+    None for targets not judged by year."""
+    yearly = np.flatnonzero(plan.yearly)
+    n_years = (plan.deadline_year[yearly] - plan.start_year[yearly] + 1).clip(min=0)
+    unit = np.repeat(yearly, n_years)
+    year = plan.start_year[unit] + (np.arange(len(unit)) - np.repeat(np.cumsum(n_years) - n_years, n_years))
+    target = _year_target(plan, unit, year)
+    value = np.full(len(unit), np.nan)
+    verdict = np.full(len(unit), None, dtype=object)
+    reported_key = figures.unit * 10000 + figures.year
+    at = np.searchsorted(reported_key, unit * 10000 + year)
+    found = at < len(reported_key)
+    found[found] = reported_key[at[found]] == (unit * 10000 + year)[found]
+    complete = found & (year <= np.minimum(as_of.year - 1, plan.deadline_year[unit]))
+    value[complete] = figures.value[at[complete]]
+    verdict[complete] = np.where(figures.met[at[complete]], "achieved", "overdue")
+    current = (year == as_of.year) & ~np.isnan(actual[unit])
+    value[current] = actual[unit][current]
+    verdict[current] = status[unit][current]
+    records: list[dict[str, object]] = [
+        {"year": y, "target": t, "actual": None if math.isnan(v) else v, "status": s}
+        for y, t, v, s in zip(year.tolist(), target.tolist(), value.tolist(), verdict.tolist(), strict=True)
+    ]
+    by_unit = _split_by_unit(len(plan.yearly), unit, records)
+    return [years if is_yearly else None for years, is_yearly in zip(by_unit, plan.yearly.tolist(), strict=True)]

@@ -28,7 +28,9 @@ def scorecard(
     Thresholds come from ``cfg.thresholds`` (targets.yaml), defaults otherwise.
 
     Columns: SCORECARD_COLUMNS, in that order. ``status`` is one of STATUSES; ``years`` lists the
-    complete calendar years of annual targets and flow caps ({year, actual, target, met}), else None.
+    complete calendar years with figures of annual targets, flow caps and floors ({year, actual, target,
+    met}), else None; ``calendar_years`` every calendar year of those targets from their start to their
+    deadline, also those without figures ({year, target, actual, status}, None where nothing is known).
     Rows follow targets.yaml, each target's aggregate first, then its districts in targets.yaml order."""
     evaluation = evaluate(con, as_of, cfg=cfg, district=district, all_units=all_units)
     if evaluation is None:

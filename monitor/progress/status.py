@@ -119,9 +119,12 @@ def judge(plan: Plan, standing: Standing, thresholds: Thresholds, as_of_month: i
     (milestones: 0/1; caps: the share of the cap used)."""
     target, actual, baseline = plan.target, standing.actual, plan.baseline
     past = plan.deadline_month < as_of_month
-    stale = standing.reported & (
-        np.minimum(as_of_month, plan.deadline_month) - standing.latest >= thresholds.stale_months
-    )
+    # Stale: nothing reported in the last stale_months months up to the as-of month. Only a yearly
+    # target past its deadline year is judged on a closed year (figures after it do not count), so its
+    # window ends at the deadline; everything else (a milestone above all) is judged on its latest
+    # figure now, and an old "not done" says nothing about today.
+    window_end = np.where(plan.yearly, np.minimum(as_of_month, plan.deadline_month), as_of_month)
+    stale = standing.reported & (window_end - standing.latest >= thresholds.stale_months)
     with np.errstate(invalid="ignore", divide="ignore"):
         met = np.select(
             [plan.comparator == "~", plan.comparator == "<="],
