@@ -5,6 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def column_letter(idx: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA: the column names users see in Excel."""
+    letters = ""
+    idx += 1
+    while idx:
+        idx, rem = divmod(idx - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
 @dataclass(frozen=True)
 class Problem:
     """One problem: file, the row and column as Excel shows them, the value, and why (zh and en)."""

@@ -15,8 +15,8 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from etl.errors import FileRejected, Problem
-from etl.read import RawTable, column_letter
+from etl.errors import FileRejected, Problem, column_letter
+from etl.read import RawTable
 from monitor.targets import TargetsConfig
 
 # Column titles accepted for each field, Chinese or English (compared lower-case, spaces removed).

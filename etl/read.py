@@ -45,16 +45,6 @@ class RawTable:
     notes: list[str] = field(default_factory=list)
 
 
-def column_letter(idx: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA: the column names users see in Excel."""
-    letters = ""
-    idx += 1
-    while idx:
-        idx, rem = divmod(idx - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
 def detect_kind(file_name: str, data: bytes) -> str:
     """By content first (an xlsx is a zip), by extension second."""
     if data[:4] == b"PK\x03\x04":

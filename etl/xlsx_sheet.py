@@ -11,7 +11,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 
-from etl.errors import FileRejected, Problem
+from etl.errors import FileRejected, Problem, column_letter
 
 MAX_COLUMNS = 200
 # Cells calamine would allocate (A1 to the farthest cell), and cell tags it would collect before
@@ -66,20 +66,11 @@ VALUE = re.compile(rb"<(?:[\w.-]+:)?(?:v|t)(?:\s[^>]*[^/])?>[^<]")
 
 
 def column_number(letters: bytes) -> int:
-    """b"A" -> 1, b"GR" -> 200 (the inverse of read.column_letter, 1-based)."""
+    """b"A" -> 1, b"GR" -> 200 (the inverse of errors.column_letter, 1-based)."""
     n = 0
     for ch in letters.upper():
         n = n * 26 + ch - 64
     return n
-
-
-def _column_letter(idx: int) -> str:
-    letters = ""
-    idx += 1
-    while idx:
-        idx, rem = divmod(idx - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def _replayed_extent(xml: bytes) -> tuple[int, int]:
@@ -264,7 +255,7 @@ def hidden_problems(file_name: str, xml: bytes, sheet: str, first: bool) -> list
     cols = sorted(c for c in value_cols if any(lo <= c <= hi for lo, hi in hidden_cols))[:MAX_LISTED]
     if first:
         return [Problem(file_name, r + 1, None, None, *HIDDEN_ROW) for r in rows] + [
-            Problem(file_name, None, _column_letter(c), None, *HIDDEN_COLUMN) for c in cols
+            Problem(file_name, None, column_letter(c), None, *HIDDEN_COLUMN) for c in cols
         ]
     return [
         Problem.file(
@@ -276,8 +267,8 @@ def hidden_problems(file_name: str, xml: bytes, sheet: str, first: bool) -> list
     ] + [
         Problem.file(
             file_name,
-            f"工作表“{sheet}”的{_column_letter(c)}列被隐藏，请取消隐藏或删除后重新上传",
-            f"column {_column_letter(c)} of sheet {sheet!r} is hidden; unhide or delete it and upload again",
+            f"工作表“{sheet}”的{column_letter(c)}列被隐藏，请取消隐藏或删除后重新上传",
+            f"column {column_letter(c)} of sheet {sheet!r} is hidden; unhide or delete it and upload again",
         )
         for c in cols
     ]
