@@ -6,9 +6,12 @@ Formatting is monitor.fmt's (the one vocabulary); these wrappers only add the se
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+import jinja2
 import pandas as pd
 import streamlit as st
 
@@ -45,6 +48,24 @@ def number(value: float | None, unit_zh: str = "", unit_en: str = "") -> str:
 
 def status_text(status: str) -> str:
     return fmt.status(status, lang())
+
+
+@functools.cache
+def _tile_template() -> jinja2.Template:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+    )
+    return env.get_template("status_tile.html.j2")
+
+
+def status_tile(status: str, count: int) -> None:
+    """One overview tile (status colour, symbol and word, count). The HTML comes from an autoescaped
+    template, so whatever reaches it is text; it is one line, so Markdown leaves it as HTML."""
+    html = _tile_template().render(colour=STATUS_COLORS[status], label=status_text(status), count=int(count))
+    st.markdown(html.strip(), unsafe_allow_html=True)
 
 
 def style_status(frame: pd.DataFrame, column: str) -> pd.io.formats.style.Styler:

@@ -9,7 +9,7 @@ import streamlit as st
 from dashboard import data, sections, session, ui
 from dashboard.ui import T
 from monitor.fmt import ATTENTION_RANK
-from monitor.style import STATUS_COLORS, STATUS_ORDER
+from monitor.style import STATUS_ORDER
 
 session.require("overview")
 as_of = ui.require_data()
@@ -25,13 +25,7 @@ with st.expander(T("structure_title")):
 counts = card["status"].value_counts()
 for col, status in zip(st.columns(len(STATUS_ORDER)), STATUS_ORDER, strict=True):
     with col:
-        # fixed labels and counts only: no user text goes into this HTML
-        st.markdown(
-            f"<div style='border-left:8px solid {STATUS_COLORS[status]};padding:6px 12px;"
-            f"background:#F7F9FC;border-radius:4px'><div style='font-size:0.95rem'>{ui.status_text(status)}</div>"
-            f"<div style='font-size:2rem;font-weight:700'>{int(counts.get(status, 0))}</div></div>",
-            unsafe_allow_html=True,
-        )
+        ui.status_tile(status, counts.get(status, 0))
 
 card = card.assign(
     group=card["kind"]
