@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, page_table, session, ui
+from dashboard import data, open_items, page_table, pending, session, ui
 from monitor import fmt
 from monitor.fmt import plain
 from monitor.i18n import t
@@ -69,6 +69,7 @@ with st.sidebar:
     if st.button(t("sign_out", lang), key="sign_out"):
         session.sign_out()
         st.rerun()
+    pending.sidebar(user)  # approved figures, or pending ones too (leaders, admins): labelled
     if months:
         st.session_state["as_of"] = as_of_select(months)
     else:
@@ -76,6 +77,7 @@ with st.sidebar:
 
 if months and data.holds_demo_data():
     st.warning(t("demo_banner", lang), icon=":material/science:")
+pending.banner()
 
 # every page the role may open, grouped as the page table says (a group without a page is left out)
 nav: dict[str, list] = {}  # group title -> its st.Page entries
@@ -84,4 +86,7 @@ for page in page_table.allowed(user.role):
         st.Page(page.file, title=t(page.title_key, lang), icon=page.icon, url_path=page.key,
                 default=page.key == page_table.DEFAULT)
     )  # fmt: skip
-st.navigation(nav).run()
+current_page = st.navigation(nav)
+if current_page.url_path == "":  # the landing page (page_table.DEFAULT): a bureau's open items come first
+    open_items.show(user)
+current_page.run()

@@ -176,14 +176,14 @@ select
     (date '2016-01-01' + to_months((m + 1)::integer) + to_days((3 + (b.b * 7 + m) % 12)::integer))::timestamp
         + interval 9 hour,
     printf('%s_%s.xlsx', b.bureau_id, strftime(date '2016-01-01' + to_months(m::integer), '%Y%m')),
-    md5(b.bureau_id || m), 40000, 0, 0, 0, 0, 'accepted', null, null, 0, 0
+    md5(b.bureau_id || m), 40000, 0, 0, 0, 0, 'accepted', null, null, 0, 0, 'approved', null, null, null
 from bureau_ix as b, range($months) t(m);
 insert into submissions
 select
     (select count(*) from bureau_ix) * $months + b.b + 1, b.bureau_id, 'bench_' || b.bureau_id,
     (date '2016-01-01' + to_months($months) + to_days(20))::timestamp,
     printf('%s_更正.csv', b.bureau_id), md5(b.bureau_id || 'fix'), 4000, 0, 0, 0, 0, 'accepted',
-    '更正：基准测试', null, 0, 0
+    '更正：基准测试', null, 0, 0, 'approved', null, null, null
 from bureau_ix as b;
 insert into observations
 select
@@ -221,7 +221,7 @@ insert into submissions
 select (select max(submission_id) from submissions) + b.b + 1, b.bureau_id, 'bench_' || b.bureau_id,
        (date '2016-01-01' + to_months($months) + to_days(5))::timestamp,
        printf('%s_bad.xlsx', b.bureau_id), md5(b.bureau_id || 'bad'), 2000, 20, 0, 0, 20, 'rejected',
-       null, null, 20, 0
+       null, null, 20, 0, 'approved', null, null, null
 from bureau_ix as b;
 insert into rejected_rows
 select s.submission_id, s.file_name, 2 + r, '数值', 'abc', '数值不是数字', 'value is not a number'

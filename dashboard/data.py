@@ -18,7 +18,18 @@ import streamlit as st
 
 from etl.correct import correction_report
 from etl.load import LoadResult, load_bytes
-from monitor import db, i18n, progress, queries, reporting, tables
+from monitor import (
+    commitments,
+    db,
+    i18n,
+    progress,
+    queries,
+    reminders,
+    reporting,
+    review,
+    tables,
+)
+from monitor.auth import User
 from monitor.targets import TargetsConfig, load_targets
 
 if TYPE_CHECKING:
@@ -42,12 +53,39 @@ def _connection(path: str) -> duckdb.DuckDBPyConnection:
 
 
 def con() -> duckdb.DuckDBPyConnection:
-    """A cursor on the one shared connection (cursors are safe to use from several sessions)."""
-    return _connection(str(db.db_path())).cursor()
+    """A cursor on the one shared connection (cursors are safe to use from several sessions).
+
+    Leadership sees approved figures; a leader who chose to include those pending approval gets a
+    cursor that shows them (the views read the cursor's include_pending variable, monitor/schema.py)."""
+    cursor = _connection(str(db.db_path())).cursor()
+    if including_pending():
+        cursor.execute("set variable include_pending = true")
+    return cursor
+
+
+def including_pending() -> bool:
+    """The session's choice (leaders and admins only, labelled on every page: dashboard/pending.py)."""
+    return bool(st.session_state.get("include_pending", False))
+
+
+def version() -> str:
+    """The data version the caches of dashboard.workflow are keyed by (the same as this module's)."""
+    return _version()
 
 
 def _version() -> str:
-    return queries.data_version(con())
+    """The data version, and whether pending figures are in: every cached read is keyed by both."""
+    return queries.data_version(con()) + (":pending" if including_pending() else "")
+
+
+def pending_figures() -> int:
+    """Figures waiting for their bureau's approval (the count beside the leader's choice)."""
+    return _pending_figures(_version())
+
+
+@st.cache_data(show_spinner=False)
+def _pending_figures(v: str) -> int:
+    return review.pending_figures(con())
 
 
 def _audit_version() -> str:
@@ -215,6 +253,17 @@ def _activity_figures(v: str, as_of: dt.date) -> pd.DataFrame:
     return queries.activity_figures(con(), config().policy.start, as_of)
 
 
+def commitment_states(as_of: dt.date) -> pd.DataFrame:
+    """Every commitment without a milestone with its state as of the month and its evidence
+    (monitor.commitments)."""
+    return _commitment_states(_version(), as_of)
+
+
+@st.cache_data(show_spinner=False)
+def _commitment_states(v: str, as_of: dt.date) -> pd.DataFrame:
+    return commitments.commitment_states(con(), config(), as_of)
+
+
 def kpi_submissions(kpi_id: str) -> pd.DataFrame:
     return _kpi_submissions(_version(), kpi_id)
 
@@ -241,6 +290,17 @@ def reporting_status(as_of: dt.date) -> pd.DataFrame:
 def _reporting_status(v: str, as_of: dt.date) -> pd.DataFrame:
     cfg = config()
     return queries.reporting_status(con(), cfg.policy.start, as_of, cfg.reporting.due_day)
+
+
+def open_reports() -> list[reminders.OpenReport]:
+    """The current reporting month's missing and late reports by bureau, with the KPIs still missing
+    (monitor.reminders): the 催报 list, the admin's notice and a reporter's open items."""
+    return _open_reports(_version(), today())
+
+
+@st.cache_data(show_spinner=False)
+def _open_reports(v: str, day: dt.date) -> list[reminders.OpenReport]:
+    return reminders.open_reports(con(), config(), day)
 
 
 def template(bureau_id: str, period: dt.date) -> tuple[bytes, int]:
@@ -317,20 +377,23 @@ def _check_upload(v: str, file_name: str, data: bytes, bureau_id: str) -> LoadRe
 
 
 def submit(
-    file_name: str, data: bytes, bureau_id: str, user: str, *, key: str, reason: str | None = None
+    file_name: str, data: bytes, bureau_id: str, user: User, *, key: str, reason: str | None = None
 ) -> LoadResult:
     """Load once per file per session: a rerun of the page does not submit the same bytes twice.
 
     A file that changes figures already reported loads only with a reason (outcome "needs_reason"
-    otherwise, nothing written, not remembered: the clerk may add the reason and try again)."""
+    otherwise, nothing written, not remembered: the clerk may add the reason and try again). A
+    reporter's submission waits for the bureau's approver where the bureau requires approval."""
     done = st.session_state.setdefault("_submitted", {})
     if key in done:
         return done[key]
     cfg = config()
     path = db.db_path()
+    cursor = con()
     result = load_bytes(
-        file_name, data, cfg, bureau_id, user, con(), archive=db.archive_dir(path),
+        file_name, data, cfg, bureau_id, user.user_name, cursor, archive=db.archive_dir(path),
         max_mb=cfg.reporting.max_upload_mb, reason=reason, require_reason=True,
+        review_status=review.status_on_submit(cursor, user, bureau_id),
     )  # fmt: skip
     if result.outcome != "needs_reason":
         done[key] = result
@@ -338,7 +401,7 @@ def submit(
 
 
 def correct(
-    bureau_id: str, user: str, kpi_id: str, district_id: str, period: dt.date, value: float, reason: str
+    bureau_id: str, user: User, kpi_id: str, district_id: str, period: dt.date, value: float, reason: str
 ) -> LoadResult:
     """A correction is a one-row report with a required reason; the old figure stays as a revision."""
     name, data = correction_report(kpi_id, district_id, period, value)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from monitor.auth import ROLES
 
-EVERYONE: tuple[str, ...] = ROLES  # leader, reporter, admin
-REPORTER, ADMIN = "reporter", "admin"
+EVERYONE: tuple[str, ...] = ROLES  # leader, reporter, approver, admin
+REPORTER, APPROVER, ADMIN = "reporter", "approver", "admin"  # approvers review, they do not submit
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ PAGES: tuple[Page, ...] = (
     Page("bureaus", "pages/bureaus.py", "nav_bureaus", ":material/account_balance:", MONITOR, EVERYONE),
     Page("quality", "pages/data_quality.py", "nav_quality", ":material/fact_check:", MONITOR, EVERYONE),
     Page("upload", "pages/upload.py", "nav_upload", ":material/upload_file:", WORK, (REPORTER, ADMIN)),
+    # approvers review their bureau's submissions; admins see the queue but review.approve refuses them
+    Page("review", "pages/review.py", "nav_review", ":material/approval:", WORK, (APPROVER, ADMIN)),
     Page("briefing", "pages/briefing.py", "nav_briefing", ":material/slideshow:", WORK, EVERYONE),
     Page("admin", "pages/admin.py", "nav_admin", ":material/settings:", WORK, (ADMIN,)),
 )

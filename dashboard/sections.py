@@ -1,5 +1,6 @@
-"""The policy's own structure on the pages: sections in the policy's order with their headings, and
-the activity indicators (monthly figures with no target) each section collects.
+"""The policy's own structure on the pages: sections in the policy's order with their headings, the
+commitments with no number and no date each section makes, and the activity indicators (monthly
+figures with no target) each section collects.
 
 Shared by the overview (grouped by section) and the target detail (the target's section), so both
 name a section and show its indicators the same way."""
@@ -12,6 +13,8 @@ import pandas as pd
 
 from dashboard import data, ui
 from dashboard.ui import T
+from monitor import commitments as commitment_list
+from monitor import fmt
 
 
 def codes() -> list[str]:
@@ -42,5 +45,26 @@ def activity(as_of: dt.date, code: str) -> pd.DataFrame:
             T("col_total_since", start=ui.month(data.config().policy.start)): [
                 ui.number(None if pd.isna(v) else v, uz, ue) for v, (uz, ue) in zip(rows["total"], units, strict=True)
             ],
+        }
+    )
+
+
+def commitments(as_of: dt.date, code: str) -> pd.DataFrame:
+    """The commitments of one section with no number and no date (暖商保, 绿色通道 …): name, state
+    (已落实 / 推进中 / 未报送, never a target status), lead bureau and the figures showing it is
+    delivered, each with its month. Empty when the section has none."""
+    rows = data.commitment_states(as_of)
+    rows = rows[rows["section"] == code]
+    lang = ui.lang()
+    bureaus = data.config().bureau_by_id
+    return pd.DataFrame(
+        {
+            T("col_commitment"): list(rows[f"name_{lang}"]),
+            T("col_commitment_state"): [fmt.commitment_state(s, lang) for s in rows["state"]],
+            T("col_bureau"): [
+                bureaus[b].name_zh if lang == "zh" else bureaus[b].name_en.removeprefix("Municipal ")
+                for b in rows["lead"]
+            ],
+            T("col_evidence"): [commitment_list.evidence_text(e, lang) for e in rows["evidence"]],
         }
     )

@@ -20,8 +20,9 @@ import pandas as pd
 
 from etl.load import LoadResult, load_bytes
 from etl.template import template_rows, write_template
-from monitor import db
-from monitor.demo_state import accounts_for, demo_loader
+from monitor import db, review
+from monitor.auth import User
+from monitor.demo_state import accounts_for, approver_account, demo_loader
 from monitor.demo_state import non_demo_content as non_demo_content  # `etl demo` asks it (re-export)
 from monitor.targets import CITY, Kpi, Target, TargetsConfig
 
@@ -46,6 +47,9 @@ STOPPED = ("agriculture", "market_regulation")  # no report in the last three mo
 LATE = ("education", "health", "civil_affairs")  # report after the due day
 CSV_GBK = ("commerce", "transport")
 CSV_BOM = ("hrss",)
+# aggregation "all" (市、旗区政务服务中心): the city's and most districts' centres open in the last four
+# months before the deadline; these open this many months after it, so the city flag waits for them.
+LATE_CENTRES = {"hanggin": 2, "otog_front": 4}
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,8 @@ def city_series(cfg: TargetsConfig, kpi: Kpi, periods: list[dt.date]) -> np.ndar
     pace = PACES[_seed("pace", kpi.id) % len(PACES)]
     noise = rng.normal(1.0, 0.12, n).clip(0.6, 1.4)
     elapsed = np.array([_months_between(cfg.policy.start, p) + 1 for p in periods])
+    if target is None and kpi.value_type == "flag":  # a commitment's flag: in place after some months
+        return (elapsed >= 3 + _seed("commitment", kpi.id) % 36).astype(float)
     if target is None:  # activity indicator: people served or yuan paid each month
         base = 50 + _seed("size", kpi.id) % 400
         if kpi.value_type == "amount":
@@ -91,7 +97,8 @@ def city_series(cfg: TargetsConfig, kpi: Kpi, periods: list[dt.date]) -> np.ndar
         done_after = 4 + _seed("ms", target.id) % 30  # months after the start; some never in range
         return (elapsed >= done_after).astype(float)
     if target.kind == "floor":  # a minimum every year: hovering around it, some months below
-        return np.round(target.value + 0.5 + rng.normal(0, 1.2, n), 1)
+        # a share cannot pass 100% (全部面向…供应: at 100% or just below it)
+        return np.round(np.minimum(target.value + 0.5 + rng.normal(0, 1.2, n), 100.0), 1)
     baseline = target.baseline.value if target.baseline else 0.0
     span = max(1.0, _months_between(target.start or cfg.policy.start, target.deadline))
     if target.kind == "cap" and kpi.reporting == "increment":
@@ -105,6 +112,9 @@ def city_series(cfg: TargetsConfig, kpi: Kpi, periods: list[dt.date]) -> np.ndar
         return np.round(flow)
     # level (stock or ratio) or cumulative-to-date: baseline plus progress along the line
     share = (elapsed / span * pace).clip(0, None)
+    if target.kind == "stock" and kpi.value_type == "count" and target.value <= 10:
+        # a handful of things (5 colleges with an institute): whole steps up, never beyond the target
+        return np.minimum(np.floor(baseline + (target.value - baseline) * share), target.value)
     level = baseline + (target.value - baseline) * share * rng.normal(1.0, 0.015, n).clip(0.97, 1.03)
     if kpi.reporting == "cumulative":
         level = np.maximum.accumulate(level)
@@ -117,8 +127,24 @@ def city_series(cfg: TargetsConfig, kpi: Kpi, periods: list[dt.date]) -> np.ndar
     return level
 
 
+def every_centre(cfg: TargetsConfig, kpi: Kpi, periods: list[dt.date]) -> dict[str, np.ndarray]:
+    """An "all" KPI: each unit's own flag (the city's centre on the city row), 1 from its opening month."""
+    target = _primary_target(cfg, kpi)
+    due = target.deadline if target is not None else cfg.policy.start
+    due_month = due.year * 12 + due.month - 1
+    month = np.array([p.year * 12 + p.month - 1 for p in periods])
+    out: dict[str, np.ndarray] = {}
+    for unit in [CITY, *(d.id for d in cfg.reporting_districts())]:
+        opened = due_month + LATE_CENTRES.get(unit, -(_seed("centre", kpi.id, unit) % 4))
+        out[unit] = (month >= opened).astype(float)
+    return out
+
+
 def unit_values(cfg: TargetsConfig, kpi: Kpi, periods: list[dt.date]) -> dict[str, np.ndarray]:
-    """Split the city figure across reporting units (sum KPIs) or keep it at city level."""
+    """Split the city figure across reporting units (sum KPIs), keep it at city level, or give every
+    unit its own flag (all KPIs)."""
+    if kpi.aggregation == "all":
+        return every_centre(cfg, kpi, periods)
     city = city_series(cfg, kpi, periods)
     if kpi.aggregation == "city" or kpi.value_type in ("ratio", "flag"):
         return {CITY: city}
@@ -208,6 +234,7 @@ def run_demo(
         if progress:
             progress(i + 1, len(jobs), name)
     _demo_revision(cfg, con, archive, until, series, results)
+    _demo_review(cfg, con, archive, series, jobs, results)
     return results
 
 
@@ -227,6 +254,58 @@ def _demo_revision(cfg: TargetsConfig, con, archive: Path | None, until: dt.date
         archive=archive, today=max(when.date(), period), submitted_at=when, reason="补录漏报项目",
     )  # fmt: skip
     results.append(res)
+
+
+# 审核 on first run: the housing reporter's latest month has one submission waiting for the approver and
+# one the approver returned with a comment (every other demo submission is approved on load).
+REVIEW_BUREAU = "housing"
+PENDING_EXTRA = {"dongsheng": 36, "kangbashi": 18}  # rental units added to the month's report, pending
+RETURN_COMMENT = "东胜区发放户数与财政拨付清单不符，请核实后重新报送。"
+
+
+def _demo_review(cfg: TargetsConfig, con, archive: Path | None, series: dict, jobs: list, results: list) -> None:
+    """One pending and one returned submission of the housing reporter for its latest reported month,
+    loaded and reviewed through the real path (etl.load with review_status, monitor.review)."""
+    mine = [(period, when) for period, bureau, when in jobs if bureau == REVIEW_BUREAU]
+    rental = "rental_housing_units"
+    households = "rental_allowance_households"
+    if not mine or rental not in cfg.kpi_by_id or households not in cfg.kpi_by_id:
+        return
+    latest, last_at = max(mine)
+    names = {d.id: d.name_zh for d in cfg.districts}
+    pending_rows = "".join(
+        f"{rental},{names[unit]},{latest:%Y-%m},{series[(rental, unit)][latest] + extra:g},补录当月新开工项目\n"
+        for unit, extra in PENDING_EXTRA.items()
+    )
+    # the clerk typed last month's figure: wrong, but within the KPI's history (no outlier warning)
+    shown = series[(households, "dongsheng")]
+    earlier = [p for p in shown if p < latest]
+    wrong = shown[max(earlier)] if earlier and shown[max(earlier)] != shown[latest] else shown[latest] + 1
+    reports = [
+        (
+            f"{REVIEW_BUREAU}_{latest:%Y%m}_补报.csv",
+            "指标编码,旗区,报送期,数值,备注\n" + pending_rows,
+            "补报当月新开工项目",
+        ),
+        (
+            f"{REVIEW_BUREAU}_{latest:%Y%m}_更正.csv",
+            f"指标编码,旗区,报送期,数值\n{households},东胜区,{latest:%Y-%m},{wrong:g}\n",
+            "更正东胜区发放户数",
+        ),
+    ]
+    loaded = []
+    for day, (name, text, reason) in enumerate(reports, start=1):
+        when = min(last_at + dt.timedelta(days=day), dt.datetime.now() - dt.timedelta(minutes=10 - day))
+        res = load_bytes(
+            name, text.encode("utf-8"), cfg, REVIEW_BUREAU, REVIEW_BUREAU, con, archive=archive,
+            today=max(when.date(), latest), submitted_at=when, reason=reason, review_status=review.PENDING,
+        )  # fmt: skip
+        if not res.ok:
+            raise RuntimeError("demo report rejected: " + "; ".join(p.zh() for p in res.problems[:5]))
+        results.append(res)
+        loaded.append(res)
+    approver = User(approver_account(REVIEW_BUREAU), approver_account(REVIEW_BUREAU), "approver", REVIEW_BUREAU, True)
+    review.return_submission(con, approver, int(loaded[-1].submission_id), RETURN_COMMENT)  # type: ignore[arg-type]
 
 
 def demo_accounts(cfg: TargetsConfig) -> list[tuple[str, str, str, str | None]]:

@@ -24,6 +24,7 @@ import pandas as pd
 from etl.errors import FileRejected, Problem
 from etl.findings import clip
 from etl.normalise import Normalised, normalise
+from etl.notes import store as store_notes
 from etl.read import DEFAULT_MAX_MB, read_report
 from etl.validate import Checked, validate
 from monitor import db
@@ -46,7 +47,7 @@ class LoadResult:
     warnings: list[Problem] = field(default_factory=list)
     duplicate_of: int | None = None  # duplicate: the submission with the same bytes; accepted: reloaded
     periods: list[str] = field(default_factory=list)
-    typed_rows: pd.DataFrame | None = None  # dry run of a clean file: row, kpi_id, district_id, period, value
+    typed_rows: pd.DataFrame | None = None  # dry run of a clean file: row, kpi_id, district_id, period, value, note
     # problems found in all; `problems` keeps only the first few (an all-invalid file has millions)
     problems_total: int = 0
     rows_skipped: int = 0  # rows with an empty value cell: "not reported this month", not loaded
@@ -208,7 +209,7 @@ def _changes_nothing(con: duckdb.DuckDBPyConnection, good: pd.DataFrame | None) 
             )
             select count(*)
             from incoming as i
-            left join current_observations as c using (kpi_id, district_id, period)
+            left join current_reported_observations as c using (kpi_id, district_id, period)
             where c.value is null or c.value <> i.value
             """,
         )
@@ -232,7 +233,7 @@ def _changes(con: duckdb.DuckDBPyConnection, good: pd.DataFrame | None) -> pd.Da
             )
             select i.kpi_id, i.district_id, i.period, c.value as old_value, i.value as new_value
             from incoming as i
-            join current_observations as c using (kpi_id, district_id, period)
+            join current_reported_observations as c using (kpi_id, district_id, period)
             where c.value <> i.value
             order by i.period, i.kpi_id, i.district_id
             """
@@ -292,12 +293,17 @@ def load_bytes(
     dry_run: bool = False,
     reason: str | None = None,
     require_reason: bool = False,
+    review_status: str = "approved",
 ) -> LoadResult:
     """Validate and, if clean, load. Every outcome except a dry run and a duplicate is logged.
 
     With `require_reason` (the upload page and the command line), a file that changes figures already
     reported and comes without a reason is not loaded: outcome "needs_reason", `changes` lists them,
-    nothing is written. Replays (demo, rebuild) load as the file says."""
+    nothing is written. Replays (demo, rebuild) load as the file says.
+
+    ``review_status`` "pending" holds the figures back from leadership until the bureau's approver
+    approves them (monitor.review); the command line, replays and bureaus without approval load
+    "approved"."""
     file_name = safe_name(file_name)
     digest = sha256(data)
     result = LoadResult("checked", file_name, digest)
@@ -329,7 +335,7 @@ def load_bytes(
             return result
         if dry_run:
             if good is not None and not problems:
-                result.typed_rows = good[["row", "kpi_id", "district_id", "period", "value"]]
+                result.typed_rows = good[["row", "kpi_id", "district_id", "period", "value", "note"]]
             return result
         when = submitted_at or dt.datetime.now()
         if problems:
@@ -358,7 +364,7 @@ def load_bytes(
                     ),
                     current as (
                         select c.kpi_id, c.district_id, c.period, c.value
-                        from current_observations as c
+                        from current_reported_observations as c
                         join (select distinct kpi_id from incoming) using (kpi_id)
                     )
                     select
@@ -382,7 +388,8 @@ def load_bytes(
                 )
                 loaded, revised, periods = int(stats[0]), int(stats[1]), sorted(stats[2] or [])
                 con.execute(
-                    "insert into submissions values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, 0, ?)",
+                    "insert into submissions values "
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, 0, ?, ?, null, null, null)",
                     [
                         sid,
                         bureau_id,
@@ -398,12 +405,14 @@ def load_bytes(
                         reason,
                         archive_name,
                         result.rows_skipped,
+                        review_status,
                     ],
                 )
                 if warnings:
                     con.executemany(
                         "insert into load_warnings values (?, ?, ?, ?, ?, ?, ?, ?)", _warning_rows(sid, warnings, good)
                     )
+                store_notes(con, sid, good)  # the 备注 of the file's figures (etl.notes)
                 if archive:
                     # written before the commit, so a kill right after the commit cannot lose this file from
                     # `rebuild`; a sidecar whose submission never committed is removed below or skipped there
@@ -419,6 +428,7 @@ def load_bytes(
                             "submitted_at": when.isoformat(),
                             "today": (today or when.date()).isoformat(),
                             "reason": reason,
+                            "review_status": review_status,
                         },
                     )
                 db.audit(
@@ -426,7 +436,7 @@ def load_bytes(
                     user,
                     "revision" if reason else "upload_accepted",
                     {"submission_id": sid, "bureau": bureau_id, "file": file_name, "sha256": digest, "rows": n_rows,
-                     "loaded": loaded, "revised": revised, "reason": reason},
+                     "loaded": loaded, "revised": revised, "reason": reason, "review": review_status},
                 )  # fmt: skip
         except BaseException:
             if sidecar is not None:
@@ -452,7 +462,8 @@ def _record_rejection(
     with db.transaction(con):
         sid = int(db.scalar(con, "select nextval('submission_seq')"))
         con.execute(
-            "insert into submissions values (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, 'rejected', ?, null, ?, ?)",
+            "insert into submissions values "
+            "(?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, 'rejected', ?, null, ?, ?, 'approved', null, null, null)",
             [sid, bureau_id, user, when, clip(result.file_name), result.sha256, size, result.rows_total,
              result.rows_bad or result.rows_total, clip(kept[0].reason_zh), total, result.rows_skipped],
         )  # fmt: skip

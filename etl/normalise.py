@@ -28,7 +28,9 @@ COLUMN_NAMES: dict[str, tuple[str, ...]] = {
     "value": ("数值", "本期数值", "数据", "本月数值", "value", "amount"),
     "note": ("备注", "说明", "note", "notes", "remark"),
 }
-LABEL_ZH = {"kpi": "指标编码", "kpi_name": "指标名称", "district": "旗区", "period": "报送期", "value": "数值"}
+LABEL_ZH = {
+    "kpi": "指标编码", "kpi_name": "指标名称", "district": "旗区", "period": "报送期", "value": "数值", "note": "备注",
+}  # fmt: skip
 
 # Full-width digits and signs (common when typing with a Chinese IME) -> ASCII.
 # U+2212 is the typographic minus sign.
@@ -39,7 +41,7 @@ _FULLWIDTH = str.maketrans("０１２３４５６７８９．，－＋％　\u22
 class Normalised:
     file_name: str
     # row, kpi_raw, district_raw, period_raw, value_raw, kpi_id, district_id, period, period_issue, value, pct,
-    # value_issue, value_unit (see parse_numbers / parse_periods)
+    # value_issue, value_unit (see parse_numbers / parse_periods), note (the 备注 text, "" when absent)
     frame: pd.DataFrame
     columns: dict[str, str]  # field -> "E（数值）" label for messages
 
@@ -279,6 +281,8 @@ def normalise(raw: RawTable, cfg: TargetsConfig) -> Normalised:
             "pct": numbers.pct[codes],
             "value_issue": numbers.issue[codes],
             "value_unit": pd.Categorical.from_codes(numbers.unit.codes[codes], dtype=numbers.unit.dtype),
+            # the 备注 as typed (ends trimmed), never parsed; "" without the column (etl.notes)
+            "note": cells[cols["note"]].str.strip().array if "note" in cols else "",
         }
     )
     return Normalised(raw.file_name, frame, labels)

@@ -56,6 +56,20 @@ class _Kept:
     rejected: pd.DataFrame
     rejected_rows: pd.DataFrame
     meta: dict[str, str]
+    # decisions made in the app, not in any file: reviews of accepted submissions, and the tables below
+    reviews: pd.DataFrame = field(default_factory=pd.DataFrame)
+    decisions: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+# Tables of decisions taken in the app (no archived file reproduces them), copied as they are, with the
+# sequence each numbers its rows by.
+_DECISION_TABLES: dict[str, str | None] = {
+    "target_settings": "target_setting_seq",
+    "bureau_review": None,
+    "explanations": "explanation_seq",
+    "entry_drafts": None,
+}
+_ID_COLUMNS = {"target_setting_seq": "setting_id", "explanation_seq": "explanation_id"}
 
 
 @dataclass
@@ -136,7 +150,21 @@ def _read_old(con: duckdb.DuckDBPyConnection) -> _Kept:
         rejected=con.execute(f"select * from submissions where submission_id in ({rejected_ids})").df(),
         rejected_rows=con.execute(f"select * from rejected_rows where submission_id in ({rejected_ids})").df(),
         meta=dict(con.execute("select key, value from meta").fetchall()),
+        reviews=_optional(
+            con,
+            "select submission_id, review_status, reviewed_by, reviewed_at, review_comment "
+            "from submissions where outcome = 'accepted'",
+        ),
+        decisions={table: _optional(con, f"select * from {table}") for table in _DECISION_TABLES},
     )
+
+
+def _optional(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+    """A query on a table or column a warehouse opened read-only at an older schema may lack: empty then."""
+    try:
+        return con.execute(sql).df()
+    except (duckdb.CatalogException, duckdb.BinderException):
+        return pd.DataFrame()
 
 
 def _committed(entries: list[dict], kept: _Kept) -> tuple[list[dict], list[dict]]:
@@ -163,7 +191,7 @@ def _committed(entries: list[dict], kept: _Kept) -> tuple[list[dict], list[dict]
 def _restart_sequence(con: duckdb.DuckDBPyConnection, name: str, start: int) -> None:
     """DuckDB has no setval: recreate the sequence. DDL takes no bound values, so `start` is an int
     by construction and `name` one of the two constant sequence names."""
-    assert name in ("submission_seq", "audit_seq")
+    assert name in ("submission_seq", "audit_seq", *_ID_COLUMNS)
     con.execute(f"drop sequence if exists {name}")
     con.execute(f"create sequence {name} start {int(start)}")
 
@@ -205,6 +233,7 @@ def _replay(
             today=dt.date.fromisoformat(entry["today"]),
             submitted_at=dt.datetime.fromisoformat(entry["submitted_at"]),
             reason=entry.get("reason"),
+            review_status=entry.get("review_status", "approved"),
         )
         if not res.ok:
             first = res.problems[0] if res.problems else None
@@ -233,6 +262,23 @@ def _carry_over(con: duckdb.DuckDBPyConnection, kept: _Kept) -> None:
         for key, value in kept.meta.items():
             if key != "targets_fingerprint":  # the fresh file's own, from this targets.yaml
                 db.set_meta(con, key, value)
+        for table in _DECISION_TABLES:
+            _insert_frame(con, table, kept.decisions.get(table, pd.DataFrame()))
+        if not kept.reviews.empty:
+            with db.registered(con, "kept_reviews", kept.reviews):
+                con.execute(
+                    """
+                    update submissions as s
+                    set review_status = r.review_status, reviewed_by = r.reviewed_by,
+                        reviewed_at = r.reviewed_at, review_comment = r.review_comment
+                    from kept_reviews as r
+                    where s.submission_id = r.submission_id
+                    """
+                )
+    for sequence, column in _ID_COLUMNS.items():
+        table = next(t for t, seq in _DECISION_TABLES.items() if seq == sequence)
+        last = db.scalar(con, f"select coalesce(max({column}), 0) from {table}")  # constants above
+        _restart_sequence(con, sequence, int(last or 0) + 1)  # type: ignore[arg-type]
     last_event = db.scalar(con, "select coalesce(max(event_id), 0) from audit_log")
     _restart_sequence(con, "audit_seq", int(last_event or 0) + 1)  # type: ignore[arg-type]
     last_sid = int(db.scalar(con, "select coalesce(max(submission_id), 0) from submissions") or 0)  # type: ignore[arg-type]

@@ -35,12 +35,15 @@ def rule_zh(value_type: str, reporting: str) -> str:
 def template_rows(
     cfg: TargetsConfig, bureau_id: str, period: dt.date, con: duckdb.DuckDBPyConnection | None = None
 ) -> pd.DataFrame:
-    """The rows of the template: every KPI the bureau reports, for every unit it reports for."""
+    """The rows of the template: every KPI the bureau reports, for every unit it reports for (a
+    "sum" KPI the 10 districts, a "city" KPI 全市, an "all" KPI 全市 for the city's own centre and
+    then the 10 districts)."""
     units = cfg.reporting_districts()
     city = cfg.district_by_id[CITY]
+    reported_by = {"sum": units, "all": [city, *units]}
     rows = []
     for k in cfg.kpis_of_bureau(bureau_id):
-        for d in units if k.aggregation == "sum" else [city]:
+        for d in reported_by.get(k.aggregation, [city]):
             rows.append(
                 {
                     "kpi_id": k.id,
@@ -111,6 +114,8 @@ def write_template(
         "“报送口径”说明该指标填本月新增数、累计数还是月末实有数。",
         "旗区按旗区填写；只报全市的指标填“全市”。",
     ]
+    if any(k.aggregation == "all" for k in cfg.kpis_of_bureau(bureau_id)):
+        lines.append("市、旗区各填一行的指标（如政务服务中心落户专窗）：“全市”一行填市本级，各旗区行填本旗区。")
     info.set_column(0, 0, 100)
     for i, line in enumerate(lines):
         info.write_string(i, 0, line)

@@ -31,6 +31,7 @@ from etl.normalise import (
     PERIOD_OK,
     Normalised,
 )
+from etl.notes import MAX_NOTE
 from monitor import db
 from monitor.fmt import month_zh
 from monitor.targets import CITY, TargetsConfig
@@ -146,6 +147,7 @@ def validate(
     )
     d_ok = f["district_id"].notna()
     is_city = f["district_id"] == CITY
+    # an "all" KPI (every centre must open) takes both: 全市 for the city's own unit, and each district
     found.same(
         checked & kpi_ok & d_ok & (meta["aggregation"] == "sum") & is_city,
         "district",
@@ -291,6 +293,18 @@ def validate(
         "该指标为计数，应为整数",
         "this KPI is a count; use a whole number",
     )
+
+    # -- 备注: text, never parsed; only its length is checked (rows that report a figure: a note
+    # without a figure is not stored)
+    if "note" in n.columns:  # the file has a 备注 column (a file without one has no note to check)
+        note_length = f["note"].fillna("").astype("string").str.len().fillna(0).to_numpy(dtype=np.int64)
+        found.per_row(
+            checked & (note_length > MAX_NOTE),
+            "note",
+            "note",
+            lambda pos: [f"备注不能超过{MAX_NOTE}个字符（当前{int(n)}个字符）" for n in note_length[pos]],
+            lambda pos: [f"a note is at most {MAX_NOTE} characters (this one has {int(n)})" for n in note_length[pos]],
+        )
 
     # -- duplicates within the file (skipped rows report nothing, so they repeat nothing)
     keyed = checked & kpi_ok & d_ok & f["period"].notna()

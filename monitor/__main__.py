@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from monitor import cli, db, export_safe, progress, users_cli
+from monitor import cli, commitments, db, export_safe, progress, target_settings, users_cli
 from monitor.targets import DEFAULT_TARGETS, TargetsConfig, TargetsError, load_targets
 
 # The scorecard fields the command line prints, in this order, in every format.
@@ -128,6 +128,8 @@ def _cmd_scorecard(args: argparse.Namespace) -> int:
     try:
         district = progress.resolve_district(con, args.district, cfg) if args.district else None
         card = progress.scorecard(con, args.as_of, district=district, cfg=cfg)
+        if cfg is not None:
+            cfg = target_settings.effective(cfg, con)  # ``assumed`` lists what is still unconfirmed
     finally:
         con.close()
     if args.format == "json":
@@ -142,6 +144,26 @@ def _cmd_scorecard(args: argparse.Namespace) -> int:
         frame = pd.DataFrame(records, columns=list(SCORECARD_FIELDS))
         with pd.option_context("display.width", 250, "display.max_columns", None, "display.max_colwidth", 120):
             sys.stdout.write(frame.to_string(index=False, float_format=_plain) + "\n")
+    return 0
+
+
+def _cmd_commitments(args: argparse.Namespace) -> int:
+    """The policy's commitments without a milestone, with their state and evidence as of a month: JSON
+    (a list, like the scorecard) or a table. Always the whole city's."""
+    cfg = _load_cfg(args.targets) or load_targets()
+    con = _open(args.db, cfg)
+    try:
+        pledged = commitments.commitment_states(con, cfg, args.as_of)
+    finally:
+        con.close()
+    records = commitments.json_records(pledged)
+    if args.format == "json":
+        json.dump(records, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    frame = pd.DataFrame(records)
+    with pd.option_context("display.width", 250, "display.max_columns", None, "display.max_colwidth", 80):
+        sys.stdout.write(frame.to_string(index=False) + "\n")
     return 0
 
 
@@ -175,6 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--format", choices=("table", "csv", "json"), default="table")
     sc.add_argument("--district", default=None, help="旗区 id 或中文名 / district id or name (default: whole city)")
     sc.set_defaults(func=_cmd_scorecard)
+    cm = cli.subcommand(sub, "commitments", help="无量化节点的承诺事项 / commitments without a milestone")
+    cm.add_argument("--as-of", required=True, type=_month, help="month of the data, YYYY-MM (its figures included)")
+    cm.add_argument("--format", choices=("table", "json"), default="table")
+    cm.set_defaults(func=_cmd_commitments)
     br = cli.subcommand(
         sub, "briefing", help="会议简报：PPT、PDF、Excel 与图表 / meeting briefing: deck, PDF, workbook"
     )

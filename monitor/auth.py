@@ -29,8 +29,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from monitor import db, i18n
 
-Role = Literal["leader", "reporter", "admin"]
-ROLES: tuple[Role, ...] = ("leader", "reporter", "admin")
+# approver: reviews (审核) its bureau's submissions before leadership sees them (monitor.review)
+Role = Literal["leader", "reporter", "approver", "admin"]
+ROLES: tuple[Role, ...] = ("leader", "reporter", "approver", "admin")
+BUREAU_ROLES: tuple[Role, ...] = ("reporter", "approver")  # accounts that belong to one bureau
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
 SESSION_IDLE_MINUTES = 30
@@ -183,7 +185,7 @@ def add_user(
     name = check_user_name(user_name)
     if role not in ROLES:
         raise AuthError("auth_unknown_role", role=role)
-    if role == "reporter" and not bureau_id:
+    if role in BUREAU_ROLES and not bureau_id:
         raise AuthError("auth_reporter_bureau")
     if bureau_id and db.scalar(con, "select count(*) from bureaus where bureau_id = ?", [bureau_id]) == 0:
         raise AuthError("auth_unknown_bureau", bureau=bureau_id)
@@ -197,7 +199,7 @@ def add_user(
             raise AuthError("auth_user_exists", user=taken)
         con.execute(
             "insert into users values (?, ?, ?, ?, ?, true, 0, null, now(), now(), 0)",
-            [name, display_name or name, role, bureau_id if role == "reporter" else None, password_hash],
+            [name, display_name or name, role, bureau_id if role in BUREAU_ROLES else None, password_hash],
         )
         db.audit(con, by, "user_add", {"user": name, "role": role, "bureau": bureau_id})
 

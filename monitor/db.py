@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from monitor.schema import MIGRATIONS, SCHEMA_VERSION, VIEWS
 from monitor.targets import ROOT, TargetsConfig
 
 if TYPE_CHECKING:
     import pandas as pd
 
 DEFAULT_DB = ROOT / "data" / "warehouse.duckdb"
-SCHEMA_VERSION = 3
 
 
 def db_path(cli_value: str | os.PathLike[str] | None = None) -> Path:
@@ -150,192 +150,6 @@ def connect(path: Path | str | None = None, *, read_only: bool = False) -> duckd
     return con
 
 
-# Each migration moves the schema from version i to i+1; never edit one that has shipped,
-# append a new one so an existing warehouse file is upgraded in place.
-MIGRATIONS: list[str] = [
-    # 0 -> 1
-    """
-    create table if not exists bureaus (
-        bureau_id varchar primary key,
-        name_zh varchar not null,
-        name_en varchar not null
-    );
-    create table if not exists districts (
-        district_id varchar primary key,
-        name_zh varchar not null,
-        name_en varchar not null,
-        kind varchar not null,
-        sort_order integer not null
-    );
-    create table if not exists kpis (
-        kpi_id varchar primary key,
-        section varchar not null,
-        name_zh varchar not null,
-        name_en varchar not null,
-        unit_zh varchar not null,
-        unit_en varchar not null,
-        value_type varchar not null,
-        reporting varchar not null,
-        aggregation varchar not null,
-        lead_bureau varchar not null,
-        co_bureaus varchar[] not null,
-        activity boolean not null,
-        source varchar not null,
-        sort_order integer not null
-    );
-    create table if not exists targets (
-        target_id varchar primary key,
-        kpi_id varchar not null,
-        section varchar not null,
-        name_zh varchar not null,
-        name_en varchar not null,
-        kind varchar not null,
-        comparator varchar not null,
-        target_value double not null,
-        tolerance double,
-        deadline date not null,
-        start_date date not null,
-        baseline_value double,
-        baseline_date date,
-        scope varchar[] not null,
-        milestones_json varchar not null,
-        source varchar not null,
-        note varchar,
-        sort_order integer not null
-    );
-    create sequence if not exists submission_seq start 1;
-    create table if not exists submissions (
-        submission_id integer primary key,
-        bureau_id varchar not null,
-        user_name varchar not null,
-        submitted_at timestamp not null,
-        file_name varchar not null,
-        sha256 varchar not null,
-        file_bytes bigint not null,
-        rows_total integer not null,
-        rows_loaded integer not null,
-        rows_unchanged integer not null,
-        rows_rejected integer not null,
-        outcome varchar not null,
-        reason varchar,
-        archive_name varchar
-    );
-    create table if not exists observations (
-        kpi_id varchar not null,
-        district_id varchar not null,
-        period date not null,
-        value double not null,
-        revision integer not null,
-        submission_id integer not null,
-        source_row integer not null,
-        loaded_at timestamp not null
-    );
-    create table if not exists rejected_rows (
-        submission_id integer not null,
-        file_name varchar not null,
-        row_number integer,
-        column_name varchar,
-        value varchar,
-        reason_zh varchar not null,
-        reason_en varchar not null
-    );
-    create table if not exists load_warnings (
-        submission_id integer not null,
-        row_number integer,
-        kpi_id varchar,
-        district_id varchar,
-        period date,
-        value double,
-        message_zh varchar not null,
-        message_en varchar not null
-    );
-    create sequence if not exists audit_seq start 1;
-    create table if not exists audit_log (
-        event_id bigint primary key,
-        logged_at timestamp not null,
-        user_name varchar not null,
-        action varchar not null,
-        detail varchar not null
-    );
-    create table if not exists meta (
-        key varchar primary key,
-        value varchar not null
-    );
-    """,
-    # 1 -> 2: local accounts (argon2 hashes only)
-    """
-    create table if not exists users (
-        user_name varchar primary key,
-        display_name varchar not null,
-        role varchar not null,
-        bureau_id varchar,
-        password_hash varchar not null,
-        active boolean not null,
-        failed_count integer not null,
-        locked_until timestamp,
-        created_at timestamp not null,
-        updated_at timestamp not null
-    );
-    """,
-    # 2 -> 3: sessions end when an account is disabled or its password reset (the epoch moves on);
-    # a rejected file keeps only its first problems, so the total is stored beside them; rows whose
-    # value cell is empty mean "not reported this month" and are counted, not loaded.
-    """
-    alter table users add column session_epoch integer default 0;
-    alter table submissions add column problems_total integer default 0;
-    alter table submissions add column rows_skipped integer default 0;
-    """,
-]
-
-# current_observations: the latest revision of each (kpi, district, month).
-# district_values: what each reporting unit reported, with the cumulative-to-date value derived
-#   for increment KPIs, so the progress engine reads one shape whatever the reporting rule.
-# city_values: the city figure: the sum of districts for "sum" KPIs, the reported city row otherwise.
-VIEWS = """
-create or replace view current_observations as
-with ranked as (
-    select
-        o.*,
-        row_number() over (
-            partition by o.kpi_id, o.district_id, o.period order by o.revision desc
-        ) as rn
-    from observations as o
-)
-select kpi_id, district_id, period, value, revision, submission_id, source_row, loaded_at
-from ranked
-where rn = 1;
-
-create or replace view city_values as
-with sum_kpis as (
-    select kpi_id from kpis where aggregation = 'sum'
-),
-summed as (
-    select c.kpi_id, 'city' as district_id, c.period, sum(c.value) as value, count(*) as n_reports
-    from current_observations as c
-    join sum_kpis using (kpi_id)
-    where c.district_id <> 'city'
-    group by c.kpi_id, c.period
-),
-reported as (
-    select c.kpi_id, c.district_id, c.period, c.value, 1 as n_reports
-    from current_observations as c
-    where c.district_id = 'city'
-      and c.kpi_id not in (select kpi_id from sum_kpis)
-)
-select * from summed
-union all
-select * from reported;
-
-create or replace view unit_values as
-select kpi_id, district_id, period, value, 1 as n_reports
-from current_observations
-where district_id <> 'city'
-union all
-select kpi_id, district_id, period, value, n_reports
-from city_values;
-"""
-
-
 def one(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple | None:
     """First row of a query, fully fetched (duckdb 2 keeps a half-read result open and then
     refuses other work on the connection, e.g. register())."""
@@ -419,7 +233,7 @@ def load_reference(con: duckdb.DuckDBPyConnection, cfg: TargetsConfig, *, user: 
             ],
         )  # fmt: skip
         con.executemany(
-            "insert into targets values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "insert into targets values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 [
                     t.id, t.kpi, t.section, t.name_zh, t.name_en, t.kind, t.comparator, t.value,
@@ -428,7 +242,7 @@ def load_reference(con: duckdb.DuckDBPyConnection, cfg: TargetsConfig, *, user: 
                     t.baseline.date if t.baseline else None,
                     ["city"] if t.scope == "city" else list(t.scope),
                     json.dumps([{"date": m.date.isoformat(), "value": m.value} for m in t.milestones]),
-                    t.source, t.note, i,
+                    t.source, t.note, i, t.part_of, list(t.assumed),
                 ]
                 for i, t in enumerate(cfg.targets)
             ],

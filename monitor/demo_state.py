@@ -23,7 +23,13 @@ def accounts_for(lead_bureaus: Iterable[str]) -> list[tuple[str, str, str, str |
     ]
     for b in sorted(set(lead_bureaus)):
         accounts.append((b, f"{b}-0477", "reporter", b))
+        accounts.append((approver_account(b), f"{approver_account(b)}-0477", "approver", b))
     return accounts
+
+
+def approver_account(bureau_id: str) -> str:
+    """The demo's approver (审核人员) of a bureau: housing_approver beside the reporter housing."""
+    return f"{bureau_id}_approver"
 
 
 def demo_loader(bureau_id: str) -> str:

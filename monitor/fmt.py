@@ -143,6 +143,12 @@ def status(status_id: str, lang: i18n.Lang) -> str:
     return f"{STATUS_ICONS[status_id]} {i18n.status_label(status_id, lang)}"
 
 
+def commitment_state(state_id: str, lang: i18n.Lang) -> str:
+    """已落实 / 推进中 / 未报送 (monitor.commitments.STATES): a commitment's state, never a target status
+    (it has no deadline, so it cannot be behind)."""
+    return i18n.t(f"commitment_{state_id}", lang)
+
+
 # Between the two ends of a range (28%—32% / 28%–32%): reasons and target terms alike.
 RANGE_DASH: dict[str, str] = {"zh": "—", "en": "–"}
 
@@ -162,9 +168,15 @@ def assumed_mark(lang: i18n.Lang) -> str:
     return f"（{text}）" if lang == "zh" else f" ({text})"
 
 
-def marked(text: str, item: str, assumed: Iterable[str], lang: i18n.Lang) -> str:
-    """``text`` followed by the assumed mark when ``item`` (baseline, deadline, …) is assumed."""
-    return text + assumed_mark(lang) if item in set(assumed) else text
+def marked(text: str, item: str, assumed: Iterable[str], lang: i18n.Lang, confirmed: Iterable[str] = ()) -> str:
+    """``text`` followed by the assumed mark when ``item`` (baseline, deadline, …) is assumed, or by
+    （已确认） when the lead bureau has confirmed or corrected it in the app (Target.confirmed)."""
+    if item in set(assumed):
+        return text + assumed_mark(lang)
+    if item in set(confirmed):
+        word = i18n.t("confirmed", lang)
+        return f"{text}（{word}）" if lang == "zh" else f"{text} ({word})"
+    return text
 
 
 def assumed_items(assumed: Iterable[str], lang: i18n.Lang) -> str:
@@ -186,21 +198,22 @@ def target_terms(target: Target, unit_zh: str, unit_en: str, lang: i18n.Lang) ->
 
     The target detail, the deck slide and the PDF page list exactly these, so the mark sits beside the
     same figure everywhere."""
-    assumed = target.assumed
+    assumed, done = target.assumed, target.confirmed
     terms: list[tuple[str, str]] = []
     if target.baseline is not None:
         value, since = figure(target.baseline.value, unit_zh, unit_en, lang), month(target.baseline.date, lang)
         base = f"{value}（{since}）" if lang == "zh" else f"{value} ({since})"
-        terms.append((i18n.t("baseline", lang), marked(base, "baseline", assumed, lang)))
-    terms.append((i18n.t("col_deadline", lang), marked(month(target.deadline, lang), "deadline", assumed, lang)))
+        terms.append((i18n.t("baseline", lang), marked(base, "baseline", assumed, lang, done)))
+    terms.append((i18n.t("col_deadline", lang), marked(month(target.deadline, lang), "deadline", assumed, lang, done)))
     if target.tolerance is not None:
         low = figure(target.value - target.tolerance, unit_zh, unit_en, lang)
         high = figure(target.value + target.tolerance, unit_zh, unit_en, lang)
-        terms.append((i18n.t("goal_range", lang), marked(f"{low}{RANGE_DASH[lang]}{high}", "tolerance", assumed, lang)))
+        span = f"{low}{RANGE_DASH[lang]}{high}"
+        terms.append((i18n.t("goal_range", lang), marked(span, "tolerance", assumed, lang, done)))
     if target.milestones:
         steps = " · ".join(
             f"{month(m.date, lang)}{'：' if lang == 'zh' else ': '}{figure(m.value, unit_zh, unit_en, lang)}"
             for m in target.milestones
         )
-        terms.append((i18n.t("milestones_label", lang), marked(steps, "milestones", assumed, lang)))
+        terms.append((i18n.t("milestones_label", lang), marked(steps, "milestones", assumed, lang, done)))
     return terms

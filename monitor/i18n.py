@@ -1,4 +1,5 @@
-"""One catalogue for every UI string: Simplified Chinese first, English on the toggle.
+"""One catalogue for every UI string: Simplified Chinese first, English on the toggle (the words of
+the monthly loop are in monitor/i18n_month.py, merged here).
 
 KPI and target names come from targets.yaml (name_zh / name_en), not from here.
 """
@@ -6,6 +7,8 @@ KPI and target names come from targets.yaml (name_zh / name_en), not from here.
 from __future__ import annotations
 
 from typing import Literal
+
+from monitor.i18n_month import MONTH_CATALOGUE
 
 Lang = Literal["zh", "en"]
 
@@ -57,6 +60,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "role": ("角色", "Role"),
     "role_leader": ("领导", "Leader"),
     "role_reporter": ("填报人员", "Bureau reporter"),
+    "role_approver": ("审核人员", "Bureau approver"),
     "role_admin": ("管理员", "Administrator"),
     "session_expired": ("登录已过期，请重新登录。", "Your session expired; please sign in again."),
     "sso_sign_in": ("统一身份认证登录", "Sign in with single sign-on"),
@@ -74,7 +78,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "auth_busy": ("系统繁忙，请稍后再试。", "The system is busy; please try again in a moment."),
     "auth_password_short": ("密码至少{n}位。", "A password needs at least {n} characters."),
     "auth_unknown_role": ("未知角色：{role}", "Unknown role: {role}"),
-    "auth_reporter_bureau": ("填报人员必须属于一个责任单位。", "A bureau reporter needs a bureau."),
+    "auth_reporter_bureau": ("填报人员和审核人员必须属于一个责任单位。", "A reporter or approver needs a bureau."),
     "auth_unknown_bureau": ("未知责任单位：{bureau}", "Unknown bureau: {bureau}"),
     "auth_user_exists": ("账号已存在：{user}", "The account already exists: {user}"),
     "auth_no_such_user": ("账号不存在：{user}", "No such account: {user}"),
@@ -196,10 +200,13 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # districts
     "heatmap_title": ("各旗区目标完成进度", "Progress by target and district"),
     "heatmap_note": (
-        "旗区目标按目标范围内旗区平均分解（未另行下达分解任务时），仅含累计和年度目标，用于横向比较。",
-        "District targets are an equal split of the target over the districts in scope (no official split yet); "
-        "cumulative and annual targets only.",
+        "旗区目标：已下达任务分解的按任务分解，政策单列的按政策，其余按目标范围内旗区平均分解（每行说明写明依据）；"
+        "仅含累计和年度目标，用于横向比较。",
+        "District targets: the quota where one is set, what the policy sets where it does, otherwise an equal split "
+        "over the districts in scope (each row's reason says which); cumulative and annual targets only.",
     ),
+    "quota_targets": ("已设定任务分解的目标：{names}", "Targets with district quotas set: {names}"),
+    "no_quota_targets": ("尚无目标设定任务分解。", "No target has district quotas yet."),
     "league_title": ("旗区排名（有旗区分解的目标）", "District league (targets with district scope)"),
     "league_score": ("平均完成进度", "Mean progress"),
     "league_on_track": ("达标或正常推进", "Achieved or on track"),
@@ -363,7 +370,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "sheet_reporting": ("报送情况", "Reporting"),
     "col_target_id": ("目标编码", "Target id"),
     "col_district_id": ("旗区编码", "District id"),
-    "col_district_goal": ("旗区目标（平均分解）", "District share of the target"),
+    "col_district_goal": ("旗区目标（依据见说明）", "District target (basis in the reason)"),
     # record tables (monitor/tables.py): submissions, warnings, rejected rows, the audit log
     "tc_submission_id": ("报送编号", "Submission"),
     "tc_submitted_at": ("提交时间", "Submitted at"),
@@ -420,6 +427,20 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "goal_range": ("左右范围", "Range"),
     "milestones_label": ("阶段节点", "Milestones"),
 }
+
+
+def _merged(*parts: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    """One catalogue from its parts; a key in two parts is a bug (which wording would win is hidden)."""
+    merged: dict[str, tuple[str, str]] = {}
+    for part in parts:
+        twice = merged.keys() & part.keys()
+        if twice:
+            raise KeyError(f"i18n keys defined twice: {sorted(twice)}")
+        merged.update(part)
+    return merged
+
+
+CATALOGUE = _merged(CATALOGUE, MONTH_CATALOGUE)
 
 
 def t(key: str, lang: Lang = "zh", **kwargs: object) -> str:

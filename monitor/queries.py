@@ -15,17 +15,21 @@ from monitor import db, demo_state
 
 
 def data_version(con: duckdb.DuckDBPyConnection) -> str:
-    """Changes whenever a submission lands or targets are reloaded: the key of every cached query."""
+    """Changes whenever a submission lands or is approved or returned, targets are reloaded, a bureau
+    confirms a target term or sets quotas, or an explanation is saved: the key of every cached query."""
     row = db.one(
         con,
         """
         select
             coalesce((select max(submission_id) from submissions), 0),
             coalesce((select count(*) from observations), 0),
-            coalesce((select value from meta where key = 'targets_fingerprint'), '')
+            coalesce((select value from meta where key = 'targets_fingerprint'), ''),
+            coalesce((select max(setting_id) from target_settings), 0),
+            coalesce((select count(*) from submissions where review_status <> 'pending'), 0),
+            coalesce((select max(explanation_id) from explanations), 0)
         """,
     )
-    return f"{row[0]}:{row[1]}:{row[2][:12]}" if row else "0"
+    return ":".join(str(part) for part in row) if row else "0"
 
 
 def holds_demo_data(con: duckdb.DuckDBPyConnection) -> bool:

@@ -28,7 +28,9 @@ Comparator = Literal[">=", "<=", "~"]
 #   level      - the state at month end (firms above the size threshold, a coverage ratio)
 Reporting = Literal["increment", "cumulative", "level"]
 # sum: districts report, the city is their sum. city: only a city-wide figure (ratios, city bodies).
-Aggregation = Literal["sum", "city"]
+# all: a flag every unit must meet (市、旗区政务服务中心): the city reports its own row, each district
+# its own, and the city figure is 1 only when the city and every district in scope report 1 that month.
+Aggregation = Literal["sum", "city", "all"]
 # count/amount are non-negative; ratio is a percentage 0-100; flag is 1 (done) or 0 (not yet).
 ValueType = Literal["count", "amount", "ratio", "flag"]
 
@@ -138,11 +140,35 @@ class Target(_Model):
     # What the policy text does not say and this file assumes until the lead bureau confirms it:
     # shown as 假设，待确认 beside the figure (target detail, deck, workbook).
     assumed: list[Literal["baseline", "deadline", "tolerance", "reading", "milestones"]] = Field(default_factory=list)
+    # A target the text sets inside another one ("其中…筹建9500套以上" of the 1.5万套): same KPI, a part
+    # of its scope. The parent's district split gives these districts this value first (docs/progress.md).
+    part_of: str | None = None
+    # Filled from the warehouse, never written in targets.yaml: the assumed items the lead bureau has
+    # confirmed or corrected in the app (monitor.target_settings.effective); shown as 已确认.
+    confirmed: list[str] = Field(default_factory=list)
 
     @field_validator("deadline", "start", mode="before")
     @classmethod
     def _strict_date(cls, v: object) -> object:
         return _as_date(v)
+
+
+class Commitment(_Model):
+    """A commitment of the policy with no number and no date (暖商保, 绿色通道, 人才驿站 …).
+
+    It has no deadline, so nothing about it can be behind: monitor.commitments reads its state
+    (已落实 / 推进中 / 未报送) from ``kpis``, the monthly figures showing it is delivered — at most one
+    flag (1 once the service is in place) and any activity figures."""
+
+    id: str
+    section: str
+    name_zh: str
+    name_en: str
+    lead: str
+    co: list[str] = Field(default_factory=list)
+    kpis: list[str] = Field(default_factory=list)
+    source: str
+    note: str | None = None
 
 
 class Thresholds(_Model):
@@ -174,6 +200,7 @@ class TargetsConfig(_Model):
     districts: list[District]
     kpis: list[Kpi]
     targets: list[Target]
+    commitments: list[Commitment] = Field(default_factory=list)  # no number, no date (monitor.commitments)
 
     @property
     def kpi_by_id(self) -> dict[str, Kpi]:
@@ -188,10 +215,10 @@ class TargetsConfig(_Model):
         return {d.id: d for d in self.districts}
 
     def section_codes(self) -> list[str]:
-        """Every section in the policy's order: the `sections:` block, then any code only KPIs or
-        targets use (a config without the block), in the order they first appear."""
+        """Every section in the policy's order: the `sections:` block, then any code only KPIs,
+        targets or commitments use (a config without the block), in the order they first appear."""
         codes = [s.code for s in self.sections]
-        for item in [*self.kpis, *self.targets]:
+        for item in [*self.kpis, *self.targets, *self.commitments]:
             if item.section not in codes:
                 codes.append(item.section)
         return codes
@@ -263,6 +290,9 @@ def _cross_check(cfg: TargetsConfig) -> list[str]:
         for b in [k.lead, *k.co]:
             if b not in bureaus:
                 problems.append(f"kpis[{i}] (id={k.id}): 未知责任单位 / unknown bureau {b!r}")
+        if k.aggregation == "all" and k.value_type != "flag":
+            # "every unit has done it" (the minimum over the units) means something only for 0/1 flags
+            problems.append(f"kpis[{i}] (id={k.id}): aggregation all 只用于 flag 指标 / all needs a flag kpi")
     for i, t in enumerate(cfg.targets):
         where = f"targets[{i}] (id={t.id})"
         kpi = kpis.get(t.kpi)
@@ -286,6 +316,53 @@ def _cross_check(cfg: TargetsConfig) -> list[str]:
         if t.baseline and t.baseline.date > t.deadline:
             problems.append(f"{where}: 基线日期晚于截止日期")
         problems.extend(_assumed_problems(where, t))
+        problems.extend(_part_problems(where, t, cfg))
+    problems.extend(_commitment_problems(cfg))
+    return problems
+
+
+def _commitment_problems(cfg: TargetsConfig) -> list[str]:
+    """A commitment names a section, bureaus and KPIs that exist, once; its state is read from at
+    most one flag, so two flags (which one decides?) are refused."""
+    problems: list[str] = []
+    codes = {s.code for s in cfg.sections}
+    bureaus, kpis = cfg.bureau_by_id, cfg.kpi_by_id
+    seen: set[str] = set()
+    for i, c in enumerate(cfg.commitments):
+        where = f"commitments[{i}] (id={c.id})"
+        if c.id in seen:
+            problems.append(f"{where}: 重复的 id / duplicate id")
+        seen.add(c.id)
+        if codes and c.section not in codes:
+            problems.append(f"{where}: 未知政策条目 / unknown section {c.section!r}")
+        for b in [c.lead, *c.co]:
+            if b not in bureaus:
+                problems.append(f"{where}: 未知责任单位 / unknown bureau {b!r}")
+        for k in c.kpis:
+            if k not in kpis:
+                problems.append(f"{where}: 未知指标 / unknown kpi {k!r}")
+        if len(c.kpis) != len(set(c.kpis)):
+            problems.append(f"{where}: kpis 有重复项 / duplicate entry in kpis")
+        flags = [k for k in c.kpis if k in kpis and kpis[k].value_type == "flag"]
+        if len(flags) > 1:
+            problems.append(f"{where}: 最多一个完成标志指标 / at most one flag kpi: {', '.join(flags)}")
+    return problems
+
+
+def _part_problems(where: str, target: Target, cfg: TargetsConfig) -> list[str]:
+    """A part must sit inside its parent: same KPI, a scope within the parent's, a value no larger."""
+    if target.confirmed:
+        return [f"{where}: confirmed 由应用内确认生成，不能写在 targets.yaml 中 / not a targets.yaml field"]
+    if target.part_of is None:
+        return []
+    parent = next((t for t in cfg.targets if t.id == target.part_of), None)
+    if parent is None:
+        return [f"{where}: part_of 指向未知目标 / unknown target {target.part_of!r}"]
+    problems: list[str] = []
+    if parent.part_of is not None or parent.kpi != target.kpi or target.value > parent.value:
+        problems.append(f"{where}: part_of 的目标须为同一指标、不嵌套、数值不小于本目标 / not a part of {parent.id}")
+    if not isinstance(target.scope, list) or (isinstance(parent.scope, list) and set(target.scope) - set(parent.scope)):
+        problems.append(f"{where}: part_of 目标的范围须为父目标范围内的旗区 / scope outside {parent.id}")
     return problems
 
 

@@ -1,4 +1,5 @@
-"""系统管理 Administration: accounts, reloading targets.yaml, the audit log (read-only, admins only).
+"""系统管理 Administration: accounts, reloading targets.yaml, 催报 reminders (the notice to paste, and a push
+when a webhook is configured: dashboard.reminder_views), the audit log (read-only, admins only).
 
 An account change runs first and the page is then drawn again (st.rerun) with the message kept in
 st.session_state, so the list always shows the state after the change. The add form keeps what was
@@ -11,7 +12,7 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import data, session, ui
+from dashboard import data, reminder_views, review_views, session, ui
 from dashboard.ui import T
 from monitor import auth, fmt, i18n
 from monitor.targets import TargetsError
@@ -44,7 +45,9 @@ def state(account: auth.User, now: dt.datetime) -> str:
 
 
 st.title(T("nav_admin"))
-tab_users, tab_targets, tab_audit = st.tabs([T("adm_users"), T("adm_targets"), T("audit")])
+tab_users, tab_targets, tab_reminders, tab_audit = st.tabs(
+    [T("adm_users"), T("adm_targets"), T("reminders_tab"), T("audit")]
+)
 with tab_users:
     message = st.session_state.pop("_adm_message", None)
     if message:
@@ -104,6 +107,7 @@ with tab_users:
                 done(T("adm_reset_done", user=shown), CHANGE_KEYS)
         except auth.AuthError as exc:
             refused(exc)
+    review_views.approval_settings(user)  # 审核 on or off per bureau (monitor.review)
 
 with tab_targets:
     st.write(T("adm_targets_help", kpis=len(cfg.kpis), targets=len(cfg.targets)))
@@ -114,6 +118,9 @@ with tab_targets:
             st.error(str(exc))
         else:
             st.success(T("adm_reloaded") if changed else T("adm_unchanged"))
+
+with tab_reminders:
+    reminder_views.admin_section(user)
 
 with tab_audit:
     st.caption(T("adm_audit_note"))

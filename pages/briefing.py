@@ -61,8 +61,9 @@ chosen_targets = ui.kept_multiselect(
 selected = [t for t in pool["target_id"] if not chosen_targets or t in chosen_targets]
 st.caption(T("brief_count", n=len(selected), slides=len(selected) + 3) if selected else T("no_match"))
 
-# what the files on offer were built from; a change of filter, month or language makes them stale
-signature = (str(as_of), lang, tuple(selected))
+# what the files on offer were built from; a change of filter, month, language or of the choice to
+# include figures pending review (data.con() hands build_briefing a cursor with them only then) makes them stale
+signature = (str(as_of), lang, tuple(selected), data.including_pending())
 
 if st.button(T("brief_generate"), type="primary", disabled=not selected, key="br_generate"):
     bar = st.progress(0.0, text=T("brief_started"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, session, ui
+from dashboard import data, reminder_views, session, ui
 from dashboard.ui import T
 from monitor import charts, reporting
 from monitor.style import STATUS_ORDER
@@ -19,6 +19,7 @@ names = data.reference("bureaus").set_index("bureau_id")[f"name_{lang}"]
 
 st.title(T("nav_bureaus"))
 st.caption(T("due_rule", day=cfg.reporting.due_day))
+reminder_views.overdue_section()  # who is behind with the current reporting month
 
 mix = card.pivot_table(index="lead_bureau", columns="status", values="target_id", aggfunc="count", fill_value=0)
 mix = mix.reindex(columns=[s for s in STATUS_ORDER], fill_value=0)

@@ -1,8 +1,9 @@
-"""数据质量 Data quality: missing and late reports, outlier warnings, rejected rows, and a history tab
-that depends on the role (checked here, on the server, on every run):
+"""数据质量 Data quality: first who is behind with the current reporting month (催报 list,
+dashboard.reminder_views), then missing and late reports, outlier warnings, rejected rows, and a history
+tab that depends on the role (checked here, on the server, on every run):
 
 * admin: the full audit log (also on the admin page: both are where an administrator reviews data);
-* reporter: the own bureau's submissions only, never the audit log (it holds failed sign-ins, whose
+* reporter and approver: the own bureau's submissions only, never the audit log (it holds failed sign-ins, whose
   typed names may be passwords, and other bureaus' activity);
 * leader: no history tab.
 """
@@ -12,8 +13,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, session, ui
+from dashboard import data, reminder_views, session, ui
 from dashboard.ui import T
+from monitor import reminders
+from monitor.auth import BUREAU_ROLES
 
 user = session.require("quality")
 as_of = ui.require_data()
@@ -21,11 +24,12 @@ lang = ui.lang()
 rates = data.reporting_status(as_of)
 
 st.title(T("nav_quality"))
-missing = rates[~rates["received"]]
-late = rates[rates["received"] & ~rates["on_time"]]
+reminder_views.overdue_section()  # the current reporting month first, whatever the as-of month
+missing = reminders.missing_rows(rates)
+late = reminders.late_rows(rates)
 warnings = data.load_warnings()
-# a reporter sees only its own bureau's rejected rows: values typed into other bureaus' files are theirs
-rejected = data.rejected_rows(user.bureau_id if user.role == "reporter" else None)
+# a reporter or approver sees only its own bureau's rejected rows: values typed into other bureaus' files are theirs
+rejected = data.rejected_rows(user.bureau_id if user.role in BUREAU_ROLES else None)
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(T("missing_reports"), len(missing))
 c2.metric(T("late_list"), len(late))
@@ -40,7 +44,7 @@ shown: dict[str, pd.DataFrame] = {
 }
 if user.role == "admin":
     shown[T("audit")] = data.audit_log()
-elif user.role == "reporter" and user.bureau_id:
+elif user.role in BUREAU_ROLES and user.bureau_id:
     shown[T("dq_own_history")] = data.submissions(user.bureau_id).drop(columns="bureau_id")
 for tab, frame in zip(st.tabs(list(shown)), shown.values(), strict=True):
     with tab:

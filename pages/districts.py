@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, session, ui
+from dashboard import data, session, ui, workflow
 from dashboard.ui import T
-from monitor import charts
+from monitor import charts, fmt
 
 session.require("districts")
 as_of = ui.require_data()
@@ -25,6 +25,10 @@ if per_unit.empty:
 per_unit["district"] = per_unit["district_id"].map(districts)
 per_unit["target"] = per_unit[f"name_{lang}"]
 st.caption(T("heatmap_note"))
+# which district targets are quotas the lead bureau set (the rest: the policy's part or an equal split)
+names = dict(zip(per_unit["target_id"], per_unit[f"name_{lang}"], strict=False))
+with_quotas = T("list_sep").join(names[t] for t in workflow.quota_targets() if t in names)
+st.caption(fmt.plain(T("quota_targets", names=with_quotas)) if with_quotas else T("no_quota_targets"))
 st.plotly_chart(
     charts.heatmap(per_unit, lang, f"{T('heatmap_title')} · {T('as_of')} {ui.month(as_of)}"),
     width="stretch",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, sections, session, ui
+from dashboard import data, explanation_form, sections, session, ui
 from dashboard.ui import T
 from monitor.fmt import ATTENTION_RANK
 from monitor.style import STATUS_ORDER
@@ -99,6 +99,8 @@ def table(frame: pd.DataFrame) -> pd.DataFrame:
         {
             # status first: what leadership reads before anything else
             T("col_status"): [ui.status_text(s) for s in frame["status"]],
+            # the lead bureau's explanation in force beside the status (进展情况, cut to a line)
+            T("col_explanation"): explanation_form.beside_status(frame, as_of),
             T("col_section"): [sections.label(c) for c in frame["section"]],
             T("col_target"): frame[f"name_{lang}"],
             # every English name starts "Municipal": the narrow column shows the part that tells them apart
@@ -127,6 +129,7 @@ config = {
     T("col_target"): st.column_config.TextColumn(T("col_target"), width="large"),
     T("col_bureau"): st.column_config.TextColumn(T("col_bureau"), width="medium"),
     T("col_status"): st.column_config.TextColumn(T("col_status"), width=112),
+    T("col_explanation"): st.column_config.TextColumn(T("col_explanation"), width="medium"),
     T("col_section"): st.column_config.TextColumn(T("col_section"), width="medium"),
 }
 
@@ -144,6 +147,10 @@ if grouping == "section":
                 width="stretch",
                 key=f"ov_section_{code}",
             )
+        pledged = sections.commitments(as_of, code)  # no deadline, no status: not under a target filter
+        if not target_filters and not pledged.empty:
+            st.caption(T("commitments_title"))
+            st.dataframe(pledged, hide_index=True, width="stretch", key=f"ov_commitments_{code}")
         indicators = sections.activity(as_of, code)
         if not target_filters and not indicators.empty:
             st.caption(T("activity_title"))

@@ -6,12 +6,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, sections, session, ui
+from dashboard import data, decisions, explanation_form, sections, session, ui, workflow
 from dashboard.ui import T
 from monitor import charts, fmt
 from monitor.fmt import ATTENTION_RANK
 
-session.require("detail")
+user = session.require("detail")
 as_of = ui.require_data()
 lang = ui.lang()
 card = data.scorecard(as_of)
@@ -38,9 +38,11 @@ st.caption(T("labelled", label=T("policy_section"), value=sections.label(meta["s
 unit_zh, unit_en = row["unit_zh"], row["unit_en"]
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(T("col_actual"), ui.number(row["actual"], unit_zh, unit_en))
-target = next((t for t in data.config().targets if t.id == target_id), None)
+# the targets with what the lead bureau confirmed or corrected (baseline, deadline) in force
+target = next((t for t in workflow.targets_in_force().targets if t.id == target_id), None)
 assumed = target.assumed if target is not None else []
-deadline = fmt.marked(ui.month(row["deadline"]), "deadline", assumed, lang)
+confirmed = target.confirmed if target is not None else []
+deadline = fmt.marked(ui.month(row["deadline"]), "deadline", assumed, lang, confirmed)
 c2.metric(T("col_goal"), ui.number(row["target_value"], unit_zh, unit_en), help=deadline)
 c3.metric(T("col_forecast"), ui.number(row["forecast"], unit_zh, unit_en))
 c4.metric(T("col_status"), ui.status_text(row["status"]))
@@ -52,6 +54,7 @@ if target is not None:
         st.write(T("labelled", label=label, value=text))
     if assumed:
         st.caption(fmt.assumed_caption(assumed, lang))
+    decisions.history(target_id, unit_zh, unit_en)
 
 series = data.series(target_id, as_of)
 fig = charts.trajectory(series, row, lang, as_of_label=f"{T('as_of')} {ui.month(as_of)}")
@@ -72,8 +75,11 @@ if isinstance(years, list) and years:
         hide_index=True,
     )
 
-st.subheader(T("by_district"))
 by_unit = data.target_units(as_of, target_id)
+if target is not None:
+    decisions.decide(user, target, by_unit, unit_zh, unit_en)
+
+st.subheader(T("by_district"))
 if by_unit.empty:
     st.caption(T("city_only_target"))
 else:
@@ -109,6 +115,9 @@ indicators = sections.activity(as_of, meta["section"])
 if not indicators.empty:
     st.subheader(T("section_activity"))
     st.dataframe(indicators, hide_index=True, width="stretch", key="detail_activity")
+
+# 情况说明: the lead bureau's explanations by month and the notes of this month's figures (text only)
+explanation_form.detail_section(target_id, row["kpi_id"], as_of)
 
 st.subheader(T("submissions_behind"))
 subs = data.kpi_submissions(row["kpi_id"])

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, session, ui
+from dashboard import data, entry_form, explanation_form, review_views, session, ui
 from dashboard.ui import T
 from etl.load import MAX_STORED_PROBLEMS, safe_name
 from monitor import export_safe, i18n, tables
@@ -28,10 +28,14 @@ else:
 # a month can be reported from the 1st of the following month on: the newest month offered is last month
 last_month = (dt.date.today().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
 periods = [p.date() for p in pd.date_range(cfg.policy.start, last_month, freq="MS")][::-1]
+review_views.reporter_section(bureau)  # 审核: returned submissions with the approver's comment, pending ones
 
-tab_template, tab_upload, tab_fix, tab_history = st.tabs(
-    [T("up_template"), T("up_upload"), T("up_correct"), T("up_history")]
+tab_entry, tab_template, tab_upload, tab_fix, tab_history, tab_explain = st.tabs(
+    [T("entry_tab"), T("up_template"), T("up_upload"), T("up_correct"), T("up_history"), T("expl_tab")]
 )
+
+with tab_entry:  # 在线填报: the month as an editable grid (dashboard/entry_form.py)
+    entry_form.render(bureau, user, periods)
 
 with tab_template:
     # default: last month, the one being reported now (due by the 10th)
@@ -54,7 +58,7 @@ with tab_upload:
             preview = data.check_upload(upload.name, file_bytes, bureau)
         if preview.problems:
             # a bad file is recorded as a rejected submission (audit), the data is untouched
-            result = data.submit(upload.name, file_bytes, bureau, user.user_name, key=f"rej:{preview.sha256}")
+            result = data.submit(upload.name, file_bytes, bureau, user, key=f"rej:{preview.sha256}")
             # the same first problems as stored with the rejected submission, and the true total
             shown = result.problems[:MAX_STORED_PROBLEMS]
             total = max(result.problems_total, len(result.problems))
@@ -92,18 +96,25 @@ with tab_upload:
                 shown_changes = tables.changes(changes, cfg.kpi_by_id, cfg.district_by_id, lang)
                 st.dataframe(shown_changes, hide_index=True, width="stretch", key="up_changes")
                 reason = st.text_area(T("up_change_reason"), key=f"up_change_reason_{preview.sha256[:16]}")
-            st.dataframe(
-                data.records(preview.typed_rows, lang),
-                hide_index=True,
-                width="stretch",
-            )
+            typed = preview.typed_rows if preview.typed_rows is not None else pd.DataFrame()
+            # the 备注 column only when a figure has one ("note" is the record tables' reason column)
+            typed_shown = data.records(typed.drop(columns="note", errors="ignore"), lang)
+            if "note" in typed and (typed["note"].fillna("") != "").any():
+                typed_shown[T("col_note")] = typed["note"].fillna("").to_numpy()
+            st.dataframe(typed_shown, hide_index=True, width="stretch")
+            # the file's newest month may not be submitted while an explanation it requires is missing
+            report_month = pd.Timestamp(typed["period"].max()).date() if len(typed) else None
             if st.button(T("up_commit"), type="primary", key="up_commit"):
+                missing = explanation_form.missing_messages(bureau, report_month) if report_month else []
                 if len(changes) and not reason.strip():
                     st.error(T("up_change_reason_required"))
+                elif missing:
+                    for message in missing:
+                        st.error(message)
                 else:
                     with st.spinner(T("up_loading")):
                         result = data.submit(
-                            upload.name, file_bytes, bureau, user.user_name, key=f"ok:{preview.sha256}",
+                            upload.name, file_bytes, bureau, user, key=f"ok:{preview.sha256}",
                             reason=reason.strip() or None,
                         )  # fmt: skip
                     if result.outcome == "accepted":
@@ -119,8 +130,9 @@ with tab_fix:
     kpis = [k.id for k in cfg.kpis_of_bureau(bureau)]
     # the KPI sits outside the form: the districts offered depend on it (city-only KPIs: 全市)
     kpi = ui.kept_selectbox(T("tc_kpi"), kpis, "up_fix_kpi", format_func=lambda i: i18n.name(cfg.kpi_by_id[i], lang))
-    city_only = cfg.kpi_by_id[kpi].aggregation == "city"
-    units = [d.id for d in cfg.districts if (d.id == "city") == city_only]
+    # city-only KPIs: 全市; summed KPIs: the districts; every-centre KPIs (aggregation all): both
+    aggregation = cfg.kpi_by_id[kpi].aggregation
+    units = [d.id for d in cfg.districts if aggregation == "all" or (d.id == "city") == (aggregation == "city")]
     with st.form("up_fix_form"):
         district = ui.kept_selectbox(
             T("col_district"), units, "up_fix_district", format_func=lambda d: i18n.name(cfg.district_by_id[d], lang)
@@ -134,7 +146,7 @@ with tab_fix:
             st.error(T("up_fix_reason_required"))
         else:
             with st.spinner(T("up_loading")):
-                result = data.correct(bureau, user.user_name, kpi, district, period, value, reason.strip())
+                result = data.correct(bureau, user, kpi, district, period, value, reason.strip())
             if result.outcome == "accepted":
                 st.success(ui.summary(result))
             else:
@@ -152,3 +164,6 @@ with tab_history:
         hide_index=True,
         width="stretch",
     )
+
+with tab_explain:
+    explanation_form.render(user, bureau, periods)

@@ -508,9 +508,11 @@ def test_a_reporter_sees_only_its_own_bureau_s_rejected_rows(app_db: Path) -> No
     _reject(app_db, "housing", "住建局写错的数")
     at = open_page("housing", "data_quality")
     assert_clean(at)
-    rejected = frames(at)[3]
+    # the rejected-rows tab: the table with the typed value (the 催报 list and other tabs come first)
+    rejected = next(f for f in frames(at) if "数值" in f.columns and "住建局写错的数" in set(f["数值"].astype(str)))
     assert "住建局写错的数" in set(rejected["数值"])
     assert "交通局内部数字" not in _page_text(at)
     assert set(rejected["责任单位"]) == {"市住房和城乡建设局"}
     leader = open_page("leader", "data_quality")
-    assert {"住建局写错的数", "交通局内部数字"} <= set(frames(leader)[3]["数值"])
+    typed = set().union(*(set(f["数值"].astype(str)) for f in frames(leader) if "数值" in f.columns))
+    assert {"住建局写错的数", "交通局内部数字"} <= typed

@@ -39,7 +39,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit.testing.v1 import AppTest
 
 from dashboard import data, ui
-from etl.demo import demo_accounts
+from etl.demo import PENDING_EXTRA, demo_accounts
 from etl.template import template_rows, write_template
 from monitor import auth, db, fmt, i18n, progress, queries
 from monitor.style import STATUS_ORDER
@@ -307,7 +307,7 @@ def test_bureaus(app_db: Path, expected: Expected, lang: str) -> None:
     at = open_page("leader", "bureaus", lang)
     assert_clean(at)
     assert titles(at) == [T("nav_bureaus", lang)]
-    table = frames(at)[0]
+    table = frames(at)[1]  # after the 催报 list (tests/test_reminders_pages.py)
     for s, n in expected.counts.items():  # each target counted once, under its lead bureau
         assert table[fmt.status(s, lang)].sum() == n
     rates = expected.rates
@@ -319,7 +319,7 @@ def test_bureaus(app_db: Path, expected: Expected, lang: str) -> None:
     # one bureau's months: the table newest first, the chart the share over the last 12 months
     bureau = at.selectbox(key=f"bureau_pick_{lang}").value
     mine = rates[rates["bureau_id"] == bureau].sort_values("period")
-    months = frames(at)[1]
+    months = frames(at)[2]
     keys = ("month", "received_reports", "on_time_reports", "tc_due_date", "tc_first_submitted_at")
     assert list(months.columns) == [T(k, lang) for k in keys]
     assert len(months) == len(mine)
@@ -344,7 +344,7 @@ def test_data_quality(app_db: Path, expected: Expected, lang: str) -> None:
     assert metric(at, T("late_list", lang)) == str(late)
     assert metric(at, T("outliers", lang)) == str(expected.warnings)
     assert metric(at, T("rejected", lang)) == str(expected.rejected)
-    shown = frames(at)
+    shown = frames(at)[1:]  # the 催报 list comes first (tests/test_reminders_pages.py)
     assert len(shown[0]) == missing
     # records read with names and headers in the user's language, never warehouse codes
     late_frame = shown[1]
@@ -363,8 +363,9 @@ def test_data_quality(app_db: Path, expected: Expected, lang: str) -> None:
     four = ("missing_reports", "late_list", "outliers", "rejected")
     assert [tab.label for tab in at.tabs] == [T(k, lang) for k in four]
     audit = frames(open_page("admin", "data_quality", lang))[-1]
-    # the demo's history: accounts created, targets loaded, monthly reports accepted, one correction
-    acts = {T(f"act_{a}", lang) for a in ("user_add", "targets_reload", "upload_accepted", "revision")}
+    # the demo's newest 500 events: accounts created, monthly reports accepted, corrections, one returned
+    # submission (targets loaded, the first event, is older than those)
+    acts = {T(f"act_{a}", lang) for a in ("user_add", "upload_accepted", "revision", "review_return")}
     assert set(audit[T("tc_action", lang)]) == acts
 
 
@@ -677,7 +678,8 @@ def test_upload_flow(app_db: Path, expected: Expected) -> None:
     finally:
         con.close()
     assert revisions[0] == (1, rows)  # every first figure stays
-    assert sum(n for r, n in revisions if r > 1) == changed
+    # later revisions: this upload's, and the demo's pending (2) and returned (1) 2026-10 figures (etl.demo)
+    assert sum(n for r, n in revisions if r > 1) == changed + len(PENDING_EXTRA) + 1
 
     at.run()  # a rerun of the page does not load the same file again
     assert counts(app_db) == after
@@ -702,7 +704,7 @@ def test_upload_flow(app_db: Path, expected: Expected) -> None:
     at.file_uploader(key="up_file").set_value(("housing_bad.xlsx", bad, XLSX)).run()
     assert not at.exception
     assert [e.value for e in at.error] == [T("up_rejected", "zh", n=1)]
-    problems = frames(at)[0]
+    problems = next(f for f in frames(at) if "问题" in f.columns)  # the 在线填报 grid is drawn first
     assert list(problems["行"]) == [4]  # the header is row 1
     assert "不是有效数字" in problems["问题"].iloc[0]
     assert problems["数值"].iloc[0] == "约一百"

@@ -134,8 +134,8 @@ def test_workbook_lists_the_assumed_items_per_target(tmp_path: Path, collected: 
     )
     ws = openpyxl.load_workbook(path)["计分卡"]
     header = [c.value for c in ws[1]]
-    assert header[-1] == "假设，待确认"
-    rows = {r[header.index("目标编码")]: r[-1] for r in ws.iter_rows(2, values_only=True)}
+    column = header.index("假设，待确认")  # before the 备注 column of issue 14
+    rows = {r[header.index("目标编码")]: r[column] for r in ws.iter_rows(2, values_only=True)}
     assert rows == {ASSUMED_ID: "基线、期限", "bus_coverage_100": "左右范围、阶段节点", PLAIN_ID: None}
 
 

@@ -63,7 +63,7 @@ def test_disabled_account_cannot_sign_in(warehouse) -> None:
 
 
 def test_reporter_needs_a_known_bureau_and_short_passwords_are_refused(warehouse) -> None:
-    with pytest.raises(auth.AuthError, match="填报人员必须属于一个责任单位"):
+    with pytest.raises(auth.AuthError, match="填报人员和审核人员必须属于一个责任单位"):
         auth.add_user(warehouse.con, "zhao", "long-enough", "reporter")
     with pytest.raises(auth.AuthError, match="未知责任单位"):
         auth.add_user(warehouse.con, "zhao", "long-enough", "reporter", bureau_id="mars")

@@ -4,7 +4,10 @@ driven with Playwright and the system Chromium (/usr/bin/chromium; no browser is
 A reporter downloads the template for 2026-10, fills it with openpyxl (one distinctive figure for
 the rental housing units of 东胜区), uploads it, sees the figures it changes, gives the reason it is
 asked for and loads it; uploads a bad file and sees the row error; uploads a file named like a
-Markdown link and image and sees the name as typed; signs out. The leader signs in, picks an earlier
+Markdown link and image and sees the name as typed; signs out. The bureau's approver (审核人员) signs in,
+sees the open item and the upload among the pending submissions on 数据审核, approves it, signs out (until
+then the upload is pending and leadership does not see it). The leader signs in, sees how many figures
+still wait for review (the demo's own pending submission), picks an earlier
 as-of month, switches to English (the month must stay picked, also after further reruns) and back,
 opens the overview and a target's detail, then the detail of the target the upload changed (the new
 figure and its status), then 简报导出: one target, generate, download the deck and open it with
@@ -289,6 +292,9 @@ def test_reporter_and_leader_in_the_browser(known: dict[str, str], demo_db: Path
             nav("/upload")
             expect(main.get_by_role("heading", name="数据上报")).to_be_visible()
             # the template month: 2026-10, the last month of the demo data (the default is last month)
+            template_tab = main.get_by_role("tab", name="下载模板")  # the page opens on 在线填报
+            template_tab.click()
+            expect(template_tab).to_have_attribute("aria-selected", "true")
             template_month = main.get_by_role("combobox")  # the template tab's (the others are hidden)
             expect(template_month).to_have_count(1)
             month_label = f"{DEMO_AS_OF.year}年{DEMO_AS_OF.month}月"
@@ -327,6 +333,9 @@ def test_reporter_and_leader_in_the_browser(known: dict[str, str], demo_db: Path
             main.get_by_role("button", name="确认导入").click()
             loaded = main.locator("[data-testid='stAlertContentSuccess']").filter(has_text="已导入")
             expect(loaded).to_be_visible()
+            found = re.search(r"报送编号(\d+)", loaded.inner_text())
+            assert found, loaded.inner_text()
+            upload_sid = found.group(1)
             shot("03_loaded")
 
             file_input.set_input_files(
@@ -364,8 +373,27 @@ def test_reporter_and_leader_in_the_browser(known: dict[str, str], demo_db: Path
             sidebar.get_by_role("button", name="退出登录").click()
             expect(page.get_by_label("账号")).to_be_visible()
 
+            # -- the housing bureau's approver: the upload waits for review, beside the demo's pending one
+            sign_in("housing_approver", "housing_approver-0477")
+            expect(main.get_by_text("2项待审核")).to_be_visible()  # the open item on the landing page
+            expect(sidebar.locator("a[href$='/upload']")).to_have_count(0)  # approvers do not submit
+            nav("/review")
+            expect(main.get_by_role("heading", name="数据审核")).to_be_visible()
+            expect(main.get_by_role("heading", name="待审核的报送（2）")).to_be_visible()
+            expect(main.get_by_text(f"第{upload_sid}号报送")).to_be_visible()
+            shot("04c_review")
+            main.locator(f".st-key-rv_approve_{upload_sid} button").click()
+            expect(main.get_by_text(f"第{upload_sid}号报送已审核通过，数据已计入。")).to_be_visible()
+            expect(main.get_by_role("heading", name="待审核的报送（1）")).to_be_visible()
+            settle()
+            shot("04d_approved")
+            sidebar.get_by_role("button", name="退出登录").click()
+            expect(page.get_by_label("账号")).to_be_visible()
+
             # -- the leader
             sign_in("leader", "leader-0477")
+            # the demo's own pending submission (2 figures) is still out of the leader's figures, and said so
+            expect(sidebar.get_by_text("另有2项数据待审核，未计入")).to_be_visible()
             expect(sidebar.locator("a[href$='/upload']")).to_have_count(0)  # not a reporter's page
             # the as-of month chosen in one language stays chosen in the other, across reruns
             as_of = sidebar.get_by_role("combobox")

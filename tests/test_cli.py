@@ -171,8 +171,8 @@ def test_every_subcommand_help_lists_db_and_the_targets_file(
 def test_both_programs_list_the_same_subcommands_as_before() -> None:
     assert _subcommands(etl_parser()) == [("template",), ("check",), ("load",), ("demo",), ("rebuild",)]
     assert _subcommands(monitor_parser()) == [
-        ("scorecard",), ("briefing",), ("users",), ("users", "add"), ("users", "list"), ("users", "disable"),
-        ("users", "enable"), ("users", "reset-password"),
+        ("scorecard",), ("commitments",), ("briefing",), ("users",), ("users", "add"), ("users", "list"),
+        ("users", "disable"), ("users", "enable"), ("users", "reset-password"),
     ]  # fmt: skip
 
 

@@ -58,9 +58,12 @@ def test_roles_see_the_pages_they_saw_before_the_page_table() -> None:
     monitor = ["overview", "detail", "districts", "bureaus", "quality"]
     assert [p.key for p in page_table.allowed("leader")] == [*monitor, "briefing"]
     assert [p.key for p in page_table.allowed("reporter")] == [*monitor, "upload", "briefing"]
-    assert [p.key for p in page_table.allowed("admin")] == [*monitor, "upload", "briefing", "admin"]
+    assert [p.key for p in page_table.allowed("approver")] == [*monitor, "review", "briefing"]
+    assert [p.key for p in page_table.allowed("admin")] == [*monitor, "upload", "review", "briefing", "admin"]
     assert not page_table.may_open("leader", "upload")
     assert not page_table.may_open("reporter", "admin")
+    assert not page_table.may_open("reporter", "review")
+    assert not page_table.may_open("approver", "upload")
     assert not page_table.may_open("admin", "sign_in")
 
 

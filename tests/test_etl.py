@@ -910,7 +910,7 @@ def test_audit_log_records_accepted_and_rejected_uploads(warehouse: Warehouse, c
     accepted, rejected = json.loads(rows[0][2]), json.loads(rows[1][2])
     assert accepted == {
         "submission_id": ok.submission_id, "bureau": "housing", "file": "ok.csv", "sha256": ok.sha256,
-        "rows": 1, "loaded": 1, "revised": 0, "reason": None,
+            "rows": 1, "loaded": 1, "revised": 0, "reason": None, "review": "approved",
     }  # fmt: skip
     assert rejected == {
         "submission_id": bad.submission_id, "bureau": "housing", "file": "bad.csv", "problems": len(bad.problems),

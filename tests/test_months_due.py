@@ -151,7 +151,7 @@ def test_bureaus_page_shows_completeness_over_the_last_12_and_last_3_months(
         "zh": ("责任单位", "报送完整率（近12个月）", "报送完整率（近3个月）"),
         "en": ("Bureau", "Completeness (last 12 months)", "Completeness (last 3 months)"),
     }[lang]
-    table = frames(at)[0].set_index(columns[0])
+    table = next(f for f in frames(at) if columns[1] in f.columns).set_index(columns[0])  # after the 催报 list
     agriculture = {"zh": "市农牧局", "en": "Municipal Agriculture and Animal Husbandry Bureau"}[lang]
     housing = {"zh": "市住房和城乡建设局", "en": "Municipal Housing and Urban-Rural Development Bureau"}[lang]
     # 农牧局 sent 2024-07..2026-07 and nothing since: 9 of the last 12 months, none of the last 3

@@ -215,8 +215,9 @@ def test_an_activity_indicator_shows_its_latest_figure_and_month_on_its_section(
     month, and the section says which month the figure is from."""
     at = group_by_section(open_page("leader", "overview"))
     heading = next(h for h in sections_drawn(at) if h.startswith("二(二) “暖岗”大力支持稳岗扩岗（"))
-    targets, indicators = frames_under(at, heading)
+    targets, commitments, indicators = frames_under(at, heading)  # commitments between them (issue 13)
     assert set(targets["目标"]) == set(card.loc[card["section"] == "二(二)", "name_zh"])
+    assert list(commitments["承诺事项"]) == ["实施“暖商保”项目"]
     indicators = indicators.set_index("指标")
     month, figure, total = latest_city_figure(demo_db, "nuanshangbao_businesses", AS_OF)
     assert month < AS_OF

@@ -53,14 +53,17 @@ def test_targets_yaml_loads_with_expected_counts(cfg: TargetsConfig) -> None:
     assert len(cfg.bureaus) == 24
     assert len(cfg.districts) == 11
     assert len(cfg.reporting_districts()) == 10
-    assert len(cfg.kpis) == 97
+    # + 15 flags of commitments without a milestone and the 2 KPIs of the implied targets (issue 13)
+    assert len(cfg.kpis) == 114
     assert sum(k.activity for k in cfg.kpis) == 36
-    assert len(cfg.targets) == 64
+    assert len(cfg.targets) == 66
+    assert len(cfg.commitments) == 19
     kinds = {kind: sum(t.kind == kind for t in cfg.targets) for kind in ("cumulative", "stock", "annual")}
-    # 年均1万 is 5万 over five years; "打造/建成/创建N个" count new ones from 0 (issue 13)
-    assert kinds == {"cumulative": 22, "stock": 4, "annual": 6}
+    # 年均1万 is 5万 over five years; "打造/建成/创建N个" count new ones from 0; 一校一研究院: 5 colleges (issue 13)
+    assert kinds == {"cumulative": 22, "stock": 5, "annual": 6}
     kinds = {kind: sum(t.kind == kind for t in cfg.targets) for kind in ("ratio", "cap", "floor", "milestone")}
-    assert kinds == {"ratio": 16, "cap": 2, "floor": 1, "milestone": 13}  # 不低于30%: a floor (issue 13)
+    # 不低于30% and 全部面向新市民、青年人供应 (100%): floors (issue 13)
+    assert kinds == {"ratio": 16, "cap": 2, "floor": 2, "milestone": 13}
 
     targets = {t.id: t for t in cfg.targets}
     housing = targets["rental_housing_15k"]

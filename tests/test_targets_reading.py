@@ -77,6 +77,7 @@ def test_no_count_target_keeps_an_invented_existing_count(cfg: TargetsConfig) ->
     kpis = cfg.kpi_by_id
     stocks = sorted(t.id for t in cfg.targets if t.kind == "stock")
     assert stocks == [
+        "college_institutes_5_3y",  # "一校一研究院": how many of the five colleges have one (issue 13)
         "logistics_firms_160_2025",  # "达到160家": a total, as the text says
         "retail_firms_600_2025",  # "达到600家"
         "university_enrolment_30k_2026",  # "规模达到3万人左右"
@@ -140,14 +141,15 @@ def test_every_target_whose_note_says_assumed_lists_what_is_assumed_and_no_other
     marked = {t.id for t in cfg.targets if t.assumed}
     assert says - marked == set()
     assert marked - says == set()
-    assert len(marked) == 50
+    assert len(marked) == 52  # + the two implied targets (issue 13)
 
 
 def test_assumed_values_are_counted_per_kind(cfg: TargetsConfig) -> None:
     counted = Counter(field for t in cfg.targets for field in t.assumed)
-    # 13 milestone dates + 9 ends of monitoring ("每年", 不低于, caps); 21 existing levels; 10 readings;
+    # 13 milestone dates + 9 ends of monitoring ("每年", 不低于, caps) + the 2 implied targets' dates; 21
+    # existing levels + no institute at the policy start; 10 readings + the share read for 全部面向;
     # the widths of the three "左右"
-    assert counted == {"deadline": 22, "baseline": 21, "reading": 10, "tolerance": 3}
+    assert counted == {"deadline": 24, "baseline": 22, "reading": 11, "tolerance": 3}
 
 
 def test_every_milestone_deadline_is_assumed(cfg: TargetsConfig) -> None:
@@ -168,7 +170,11 @@ def test_every_about_target_marks_its_tolerance(cfg: TargetsConfig) -> None:
 def test_every_assumed_baseline_names_a_baseline_the_target_has(cfg: TargetsConfig) -> None:
     marked = [t for t in cfg.targets if "baseline" in t.assumed]
     assert [t.id for t in marked if t.baseline is None] == []
-    assert [t.id for t in marked if t.baseline is not None and t.baseline.value == 0] == []
+    # 0 is no assumption for a count of new ones (it starts at 0 by its reading), but it is one for a
+    # stock: "no college had its institute in 2024-07" is an existing level the text does not give
+    zero = [t.id for t in marked if t.baseline is not None and t.baseline.value == 0]
+    assert zero == ["college_institutes_5_3y"]
+    assert [cfg.kpi_by_id[t.kpi].reporting for t in cfg.targets if t.id in zero] == ["level"]
 
 
 def test_assumed_baseline_on_a_target_without_one_is_an_error_naming_the_entry(raw: dict) -> None:
@@ -201,10 +207,10 @@ def test_unknown_assumed_field_is_refused(raw: dict) -> None:
 # ------------------------------------------------------------------------------------------ 落户专窗
 
 
-def test_registration_window_is_one_city_flag_reported_when_every_centre_has_opened(cfg: TargetsConfig) -> None:
-    """The engine cannot yet judge a milestone on every unit (docs/progress.md): the one city flag is
-    reported as 1 only when the city's and all 10 districts' centres have opened, and the note says so."""
+def test_registration_window_is_judged_per_centre(cfg: TargetsConfig) -> None:
+    """市、旗区政务服务中心: every centre reports its own flag (aggregation all, tests/test_service_centres.py
+    for the engine), the city done only when all 11 are, and the note says so."""
     target = next(t for t in cfg.targets if t.id == "settlement_window_open_done")
     kpi = cfg.kpi_by_id[target.kpi]
-    assert (target.kind, target.scope, kpi.aggregation, target.assumed) == ("milestone", "city", "city", ["deadline"])
-    assert "市政务服务中心和10个旗区政务服务中心全部开设后才报1" in (target.note or "")
+    assert (target.kind, target.scope, kpi.aggregation, target.assumed) == ("milestone", "city", "all", ["deadline"])
+    assert "当月市中心和10个旗区中心均报1时全市才算完成，未报送的中心按未开设计" in (target.note or "")

@@ -21,6 +21,7 @@ from typing import Any
 
 import duckdb
 
+from monitor import target_settings
 from monitor.briefing import browser as chromium
 from monitor.briefing.data import collect
 from monitor.briefing.deck import write_deck
@@ -132,6 +133,7 @@ async def _build(
                     workbook, data.card, data.units, data.reporting, lang=lang, bureau_names=data.bureau_names,
                     district_names=data.district_names, as_of=data.as_of,
                     assumed={tid: list(t.assumed) for tid, t in data.targets.items()},
+                    commitments=data.commitments,
                 )  # fmt: skip
                 _zip_charts(chart_files, zipped)
 
@@ -175,6 +177,7 @@ def build_briefing(
     if lang not in ("zh", "en"):
         raise BriefingError(f"lang must be zh or en, not {lang!r}")
     filters = {"sections": sections, "bureaus": bureaus, "targets": targets}
+    cfg = target_settings.effective(cfg, con)  # the baselines and deadlines in force, confirmed items marked
     with _BROWSER_LOCK:
         try:
             return chromium.run_sync(_build(con, cfg, as_of, Path(out_dir), filters, lang, progress))

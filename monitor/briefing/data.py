@@ -9,8 +9,9 @@ from collections.abc import Iterable, Sequence
 import duckdb
 import pandas as pd
 
-from monitor import fmt, progress, queries, reporting
+from monitor import explanations, fmt, progress, queries, reporting, review
 from monitor.briefing.model import BriefingData, BriefingError
+from monitor.commitments import commitment_states
 from monitor.i18n import Lang
 from monitor.targets import TargetsConfig
 
@@ -120,6 +121,8 @@ def collect(
     ids = list(chosen["target_id"])
     units = progress.scorecard(con, as_of, cfg=cfg, all_units=True)
     units = units[units["target_id"].isin(ids) & ~units["is_aggregate"].astype(bool)].reset_index(drop=True)
+    chosen = _with_explanations(con, chosen, as_of)
+    chosen, units = _with_notes(con, chosen, as_of, "city"), _with_notes(con, units, as_of, None)
     bureau_ref = queries.reference(con, "bureaus")
     district_ref = queries.reference(con, "districts")
     bureau_names = dict(zip(bureau_ref["bureau_id"], bureau_ref[f"name_{lang}"], strict=True))
@@ -136,6 +139,57 @@ def collect(
         bureau_names=bureau_names,
         district_names=district_names,
         demo=queries.is_demo(con),
+        pending=review.including_pending(con),
         generated_at=dt.datetime.now().replace(microsecond=0),
         targets={t.id: t for t in cfg.targets if t.id in set(ids)},
+        commitments=_commitments(
+            con, cfg, as_of, chosen, bureaus, filtered=any(_as_list(f) for f in (sections, bureaus, targets))
+        ),
     )
+
+
+def _commitments(
+    con: duckdb.DuckDBPyConnection,
+    cfg: TargetsConfig,
+    as_of: dt.date,
+    chosen: pd.DataFrame,
+    bureaus: Iterable[str] | str | None,
+    *,
+    filtered: bool,
+) -> pd.DataFrame:
+    """Every commitment without filters; with filters, those of the selected targets' sections (led
+    by the chosen bureaus when a bureau filter is given): the meeting discusses those sections."""
+    frame = commitment_states(con, cfg, as_of)
+    if not filtered:
+        return frame
+    keep = frame["section"].isin(set(chosen["section"]))
+    chosen_bureaus = _as_list(bureaus)
+    if chosen_bureaus is not None:
+        keep &= frame["lead"].isin(chosen_bureaus)
+    return frame[keep].reset_index(drop=True)
+
+
+# the explanation columns a briefing's card carries (None / NaT where a target has no explanation)
+EXPLANATION_COLUMNS = {
+    "period": "expl_period", "progress": "expl_progress", "problems": "expl_problems",
+    "next_steps": "expl_next_steps", "bureau_id": "expl_bureau", "user_name": "expl_by", "saved_at": "expl_at",
+}  # fmt: skip
+
+
+def _with_explanations(con: duckdb.DuckDBPyConnection, card: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """The card with each target's explanation in force for the month (or the newest before it;
+    ``expl_period`` says which): the slide's text box and the workbook's 情况说明 sheet."""
+    latest = explanations.latest(con, list(card["target_id"]), as_of)
+    picked = latest[["target_id", *EXPLANATION_COLUMNS]].rename(columns=EXPLANATION_COLUMNS)
+    return card.merge(picked, on="target_id", how="left")
+
+
+def _with_notes(
+    con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, as_of: dt.date, district: str | None
+) -> pd.DataFrame:
+    """The rows with ``note``: the 备注 of their KPI's figure for the month ("" when none). A district
+    row takes its district's note; a target row (``district`` "city") the note of the city figure."""
+    notes = explanations.figure_notes(con, list(frame["kpi_id"]), as_of)
+    keys = frame["district_id"] if district is None else pd.Series(district, index=frame.index)
+    by_figure = dict(zip(zip(notes["kpi_id"], notes["district_id"], strict=True), notes["note"], strict=True))
+    return frame.assign(note=[by_figure.get((k, d), "") for k, d in zip(frame["kpi_id"], keys, strict=True)])

@@ -18,7 +18,7 @@ from pptx.slide import Slide
 from pptx.text.text import TextFrame, _Paragraph
 from pptx.util import Emu, Inches, Pt
 
-from monitor import fmt
+from monitor import explanations, fmt
 from monitor.briefing.layout import SLIDE_H_IN, SLIDE_W_IN, title_pt
 from monitor.briefing.model import CJK_FONT, BriefingData, ChartFile
 from monitor.style import STATUS_COLORS, STATUS_ORDER
@@ -28,6 +28,7 @@ _MUTED = "5B6573"
 _HEADER_FILL = "2E3B4E"
 _ROW_FILL = ("FFFFFF", "F3F5F8")
 _ASSUMED = "D55E00"  # the assumed note: the vermilion of the demo warning, readable for colour-blind readers
+SLIDE_LINE_CHARS = 56  # an explanation line under the chart: 8.7 in at 9 pt holds about 66 CJK characters
 
 
 def _set_font(run: Any, *, size: float, bold: bool = False, color: str = _INK) -> None:
@@ -220,7 +221,17 @@ def _target_slide(prs: Any, data: BriefingData, row: dict[str, Any], chart: Char
     slide = prs.slides.add_slide(prs.slide_layouts[5])
     _title(slide, str(row[f"name_{data.lang}"]), size=24)
     _textbox(slide, 0.5, 1.0, 12.3, 0.4, [(data.meta(row), 13, False, _MUTED)])
-    slide.shapes.add_picture(str(chart.png), Inches(0.4), Inches(1.38), width=Inches(8.8))  # 8.8 x 4.95 in
+    bureau = data.bureau(str(row.get("expl_bureau")))
+    explained = explanations.briefing_lines(row, data.lang, bureau, SLIDE_LINE_CHARS)
+    # with an explanation the chart gives up its lower part to it: 7.5 x 4.22 in, the text below
+    chart_width = 7.5 if explained else 8.8  # 8.8 x 4.95 in without
+    slide.shapes.add_picture(str(chart.png), Inches(0.4), Inches(1.38), width=Inches(chart_width))
+    if explained:
+        heading, *texts = explained
+        _textbox(
+            slide, 0.5, 5.62, 8.7, 0.74,
+            [(heading, 10, True, _INK), *((line, 9, False, _INK) for line in texts)],
+        )  # fmt: skip
     _badge(slide, data, row["status"], 9.45, 1.5, 3.4, 0.6)
     terms = data.terms(row)
     note = data.assumed_note(row)

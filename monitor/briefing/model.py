@@ -90,6 +90,10 @@ class BriefingData:
     generated_at: dt.datetime
     # the selected targets as targets.yaml reads them (baseline, 左右 range, milestones, what is assumed)
     targets: dict[str, Target] = field(default_factory=dict)
+    # the commitments without a milestone of the selected sections (monitor.commitments.commitment_states)
+    commitments: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # figures pending review are counted (the leader's labelled choice, monitor.review.including_pending)
+    pending: bool = False
 
     def t(self, key: str, **kwargs: object) -> str:
         return i18n.t(key, self.lang, **kwargs)
@@ -108,8 +112,11 @@ class BriefingData:
 
     @property
     def note(self) -> str:
-        """The footer of every slide and page after the cover: source, month, and the demo warning."""
-        return f"{self.t('data_source')} · {self.as_of_label}" + (f" · {self.t('brief_demo')}" if self.demo else "")
+        """The footer of every slide and page after the cover: source, month, the demo warning, and
+        含待审核数据 when figures not yet approved are counted."""
+        pending = f" · {self.t('brief_pending')}" if self.pending else ""
+        demo = f" · {self.t('brief_demo')}" if self.demo else ""
+        return f"{self.t('data_source')} · {self.as_of_label}{pending}{demo}"
 
     def bureau(self, bureau_id: str) -> str:
         return self.bureau_names.get(bureau_id, bureau_id)
@@ -138,7 +145,9 @@ class BriefingData:
 
     def meta(self, row: dict[str, Any]) -> str:
         """The line under a target's title: section, lead bureau and deadline (marked when assumed)."""
-        deadline = fmt.marked(self.month(row["deadline"]), "deadline", self.assumed(row), self.lang)
+        target = self.targets.get(str(row["target_id"]))
+        confirmed = target.confirmed if target is not None else []
+        deadline = fmt.marked(self.month(row["deadline"]), "deadline", self.assumed(row), self.lang, confirmed)
         return (
             f"{row['section']} · {self.t('col_bureau')}{self.sep}{self.bureau(row['lead_bureau'])} · "
             f"{self.t('col_deadline')}{self.sep}{deadline}"

@@ -16,7 +16,8 @@ from typing import Any
 
 import jinja2
 
-from monitor import fmt
+from monitor import explanations, fmt
+from monitor.briefing.deck import SLIDE_LINE_CHARS
 from monitor.briefing.layout import title_pt
 from monitor.briefing.model import BriefingData
 from monitor.style import FONT_FAMILY, STATUS_COLORS, STATUS_ORDER
@@ -70,6 +71,10 @@ def briefing_html(data: BriefingData, svgs: dict[str, bytes]) -> str:
             "terms": data.terms(row),
             "assumed_note": data.assumed_note(row),
             "reason": row[f"reason_{lang}"],
+            # the lead bureau's explanation under the chart, as on the slide (text, autoescaped)
+            "explanation": explanations.briefing_lines(
+                row, lang, data.bureau(str(row.get("expl_bureau"))), SLIDE_LINE_CHARS
+            ),
             "page": page,
         }
         for page, row in enumerate(data.card.to_dict("records"), start=3)

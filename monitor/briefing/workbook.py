@@ -1,4 +1,5 @@
-"""The Excel workbook: the scorecard, the per-district figures and the reporting completeness.
+"""The Excel workbook: the scorecard, the per-district figures, the reporting completeness and the
+commitments without a milestone.
 
 The workbook may carry text that came from uploads (reasons quote figures, names come from the
 reference tables). Every text cell goes through ``safe_cell`` and ``write_string``, so no cell can
@@ -17,6 +18,7 @@ import xlsxwriter
 
 from monitor import fmt, i18n
 from monitor.briefing.model import CJK_FONT, safe_cell
+from monitor.commitments import evidence_text
 from monitor.i18n import Lang
 from monitor.style import STATUS_COLORS
 
@@ -24,6 +26,55 @@ from monitor.style import STATUS_COLORS
 def _text_width(text: str) -> float:
     """Column width in Excel units: a CJK character is about two Latin ones."""
     return sum(2.0 if ord(ch) > 0x2E80 else 1.0 for ch in text)
+
+
+def _commitments_sheet(
+    sheet: Any, text: Any, f_wrap: Any, frame: pd.DataFrame, lang: Lang, bureau_names: dict[str, str]
+) -> None:
+    """承诺事项: one row per commitment without a milestone, its state (已落实 / 推进中 / 未报送, not a
+    target status: it has no deadline), its lead bureau and the figures showing it, each with its month."""
+    header = [
+        i18n.t(key, lang)
+        for key in (
+            "col_section", "col_commitment", "col_bureau", "col_commitment_state", "col_evidence", "col_source",
+            "col_commitment_id",
+        )
+    ]  # fmt: skip
+    ws = sheet(i18n.t("sheet_commitments", lang), header, [8, 40, 24, 10, 70, 60, 28])
+    for r, row in enumerate(frame.to_dict("records"), start=1):
+        text(ws, r, 0, row["section"])
+        text(ws, r, 1, row[f"name_{lang}"], f_wrap)
+        text(ws, r, 2, bureau_names.get(str(row["lead"]), row["lead"]))
+        text(ws, r, 3, fmt.commitment_state(str(row["state"]), lang))
+        text(ws, r, 4, evidence_text(row["evidence"], lang), f_wrap)
+        text(ws, r, 5, row["source"], f_wrap)
+        text(ws, r, 6, row["commitment_id"])
+    ws.autofilter(0, 0, max(len(frame), 1), len(header) - 1)
+
+
+def _explanations_sheet(
+    sheet: Any, text: Any, f_wrap: Any, card: pd.DataFrame, lang: Lang, bureau_names: dict[str, str]
+) -> None:
+    """情况说明: one row per selected target with an explanation, the one in force for the month (or the
+    newest before it, its month says which), in full: the three texts, the lead bureau, who and when."""
+    keys = (
+        "col_target", "month", "expl_progress", "expl_problems", "expl_next_steps", "col_bureau", "expl_by", "expl_at",
+        "col_target_id",
+    )  # fmt: skip
+    ws = sheet(
+        i18n.t("sheet_explanations", lang), [i18n.t(k, lang) for k in keys], [40, 12, 50, 50, 50, 24, 12, 18, 28]
+    )
+    explained = card[card["expl_period"].notna()]
+    for r, row in enumerate(explained.to_dict("records"), start=1):
+        text(ws, r, 0, row[f"name_{lang}"], f_wrap)
+        text(ws, r, 1, fmt.month(row["expl_period"], lang))
+        for c, field in enumerate(("expl_progress", "expl_problems", "expl_next_steps"), start=2):
+            text(ws, r, c, row[field] or "", f_wrap)
+        text(ws, r, 5, bureau_names.get(str(row["expl_bureau"]), row["expl_bureau"]))
+        text(ws, r, 6, row["expl_by"])
+        text(ws, r, 7, pd.Timestamp(row["expl_at"]).strftime("%Y-%m-%d %H:%M"))
+        text(ws, r, 8, row["target_id"])
+    ws.autofilter(0, 0, max(len(explained), 1), len(keys) - 1)
 
 
 def write_workbook(
@@ -37,8 +88,10 @@ def write_workbook(
     district_names: dict[str, str] | None = None,
     as_of: dt.date | None = None,
     assumed: dict[str, list[str]] | None = None,
+    commitments: pd.DataFrame | None = None,
 ) -> Path:
-    """Three sheets: the scorecard, the per-district figures and the reporting completeness.
+    """Three sheets: the scorecard, the per-district figures and the reporting completeness; a fourth,
+    承诺事项 / Commitments, when ``commitments`` (monitor.commitments.commitment_states) is given.
 
     Numbers stay numbers (formatted, so they sum and sort in Excel); every text cell goes through
     ``safe_cell`` and ``write_string``, so text from uploads can never become a formula. ``assumed``
@@ -99,9 +152,9 @@ def write_workbook(
     header = [
         t("col_section"), t("col_target"), t("col_bureau"), t("unit"), t("col_actual"), t("col_goal"),
         t("col_deadline"), t("col_progress"), t("col_elapsed"), t("col_forecast"), t("col_status"), t("col_reason"),
-        t("col_target_id"), t("col_assumed"),
+        t("col_target_id"), t("col_assumed"), t("col_note"),
     ]  # fmt: skip
-    ws = sheet(t("sheet_scorecard"), header, [8, 44, 24, 8, 12, 12, 12, 10, 10, 12, 12, 90, 30, 24])
+    ws = sheet(t("sheet_scorecard"), header, [8, 44, 24, 8, 12, 12, 12, 10, 10, 12, 12, 90, 30, 24, 40])
     for r, row in enumerate(card.to_dict("records"), start=1):
         text(ws, r, 0, row["section"])
         text(ws, r, 1, row[f"name_{lang}"], f_wrap)
@@ -125,6 +178,7 @@ def write_workbook(
             text(ws, r, 13, items)
         else:
             ws.write_blank(r, 13, None, f_text)
+        text(ws, r, 14, row.get("note") or "", f_wrap)  # the 备注 of the city figure (etl.notes)
     ws.autofilter(0, 0, max(len(card), 1), len(header) - 1)
 
     # 分旗区
@@ -132,9 +186,9 @@ def write_workbook(
     sections = dict(zip(card["target_id"], card["section"], strict=True))
     header = [
         t("col_section"), t("col_target"), t("col_district"), t("unit"), t("col_actual"), t("col_district_goal"),
-        t("col_progress"), t("col_status"), t("col_reason"), t("col_target_id"), t("col_district_id"),
+        t("col_progress"), t("col_status"), t("col_reason"), t("col_target_id"), t("col_district_id"), t("col_note"),
     ]  # fmt: skip
-    ws = sheet(t("sheet_districts"), header, [8, 44, 16, 8, 12, 12, 10, 12, 90, 30, 14])
+    ws = sheet(t("sheet_districts"), header, [8, 44, 16, 8, 12, 12, 10, 12, 90, 30, 14, 40])
     for r, row in enumerate(units.to_dict("records"), start=1):
         tid = row["target_id"]
         text(ws, r, 0, sections.get(tid, row.get("section", "")))
@@ -152,6 +206,7 @@ def write_workbook(
         text(ws, r, 8, row[f"reason_{lang}"], f_wrap)
         text(ws, r, 9, tid)
         text(ws, r, 10, row["district_id"])
+        text(ws, r, 11, row.get("note") or "", f_wrap)  # the 备注 of the district's figure
     ws.autofilter(0, 0, max(len(units), 1), len(header) - 1)
 
     # 报送情况
@@ -168,5 +223,10 @@ def write_workbook(
         ws.write_number(r, 5, float(row["timeliness"]), f_pct)
         text(ws, r, 7, row["missing_months"], f_wrap)
     ws.autofilter(0, 0, max(len(reporting), 1), len(header) - 1)
+
+    if commitments is not None:
+        _commitments_sheet(sheet, text, f_wrap, commitments, lang, bureau_names)
+    if "expl_period" in card.columns:  # the card of monitor.briefing.data.collect
+        _explanations_sheet(sheet, text, f_wrap, card, lang, bureau_names)
     wb.close()
     return path

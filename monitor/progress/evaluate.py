@@ -16,7 +16,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from monitor.progress.figures import Figures, judged_figure, reduce_figures
+from monitor.progress.figures import Figures, judged_figure, member_counts, reduce_figures
 from monitor.progress.months import month_dates, month_index, month_start
 from monitor.progress.plan import (
     Plan,
@@ -164,7 +164,6 @@ def evaluate(
     status, progress = judge(this_year, standing, thresholds, as_of_month)
     by_year = year_figures(figures.years, plan)
     years = past_years(by_year, plan, as_of)
-    n_scope = np.where(share < 1, np.round(1 / share), 1).astype(np.int64)
     trend_months = np.where(np.isnan(trend.slope), np.nan, trend.months)
     reason_zh, reason_en = reasons(
         ReasonInputs(
@@ -182,9 +181,11 @@ def evaluate(
             months_in=months_in,
             year_offset=offset,
             is_aggregate=is_aggregate,
-            n_scope=n_scope,
+            share_note_zh=units.frame["share_note_zh"].to_numpy(dtype=object),
+            share_note_en=units.frame["share_note_en"].to_numpy(dtype=object),
             years=years,
             target_row=units.frame["target_row"].to_numpy(dtype=np.int64),
+            every_member=member_counts(con, units, now.latest),
         ),
         as_of_month,
     )

@@ -21,11 +21,13 @@ import pandas as pd
 from monitor import db
 from monitor.progress.months import month_date
 from monitor.progress.units import Units
+from monitor.targets import CITY
 
 # One pass over the observations into a temporary table of figures per judged unit and month bucket.
 # Rows are summed per district and bucket (single months inside the trend window, whole years before
 # it, cut again at the targets' baseline months), then per judged unit (one district, or the districts
-# summed into an aggregate). The result equals reading the current_observations view (the latest
+# summed into an aggregate), from the figures leadership may see (visible_observations: approved
+# submissions). The result equals reading the current_observations view (the latest
 # revision of each kpi/district/month), but ranking every row of a province-scale table takes seconds
 # while corrections are few: the first figures are aggregated straight from the table and the
 # corrections are applied to the few buckets they touch, as differences.
@@ -34,20 +36,20 @@ create temp table {unit_buckets} as
 with first_figures as (
     select o.kpi_id, o.district_id, {bucket_o} as bucket,
         sum(o.value) as summed, arg_max(o.value, o.period) as level, max(o.period) as last_period
-    from observations as o
+    from visible_observations as o
     where o.revision = ? and o.period <= ?{filters}
     group by o.kpi_id, o.district_id, bucket
 ),
 revised as (
     select distinct o.kpi_id, o.district_id, o.period
-    from observations as o
+    from visible_observations as o
     where o.revision > ? and o.period <= ?
 ),
 corrected as (
     select o.kpi_id, o.district_id, o.period,
         arg_max(o.value, o.revision) as value,
         sum(o.value) filter (where o.revision = ?) as first_value
-    from observations as o
+    from visible_observations as o
     semi join revised using (kpi_id, district_id, period)
     group by o.kpi_id, o.district_id, o.period
 ),
@@ -66,6 +68,14 @@ district_buckets as materialized (
         greatest(f.last_period, x.last_period) as last_period
     from first_figures as f
     full join corrections as x using (kpi_id, district_id, bucket)
+),
+every_member_buckets as (
+    -- aggregation all: each member's figures beside the last month any member reported in the bucket
+    select m.unit, b.bucket, b.level, b.last_period, m.n_members,
+        max(b.last_period) over (partition by m.unit, b.bucket) as bucket_last
+    from district_buckets as b
+    join {members} as m on m.kpi_id = b.kpi_id and m.district_id = b.district_id
+    where m.every_member and b.bucket >= m.first_month
 )
 -- per unit and bucket: the sum, the last level (summed over districts), the last month, how many districts
 select
@@ -80,8 +90,20 @@ select
     year(max(b.last_period)) * 12 + month(max(b.last_period)) - 1, count(*)::bigint
 from district_buckets as b
 join {members} as m on m.kpi_id = b.kpi_id and m.district_id = b.district_id
-where not m.single and b.bucket >= m.first_month
+where not m.single and not m.every_member and b.bucket >= m.first_month
 group by m.unit, b.bucket
+union all
+-- aggregation all: 1 only when every member reported 1 for the bucket's last month (one silent is 0)
+select unit, bucket, done, done, year(last_period) * 12 + month(last_period) - 1, n_districts
+from (
+    select unit, bucket,
+        case when count(*) filter (where last_period = bucket_last) = any_value(n_members)
+            then min(level) filter (where last_period = bucket_last) else 0 end as done,
+        max(bucket_last) as last_period,
+        count(*) filter (where last_period = bucket_last) as n_districts
+    from every_member_buckets
+    group by unit, bucket
+)
 """
 
 # One row per unit: the figures every rule needs (judged_year = the judged calendar year) and the
@@ -186,6 +208,20 @@ def _selective(values: pd.Series, column: str, limit: int = 64) -> tuple[str, li
     return f" and o.{column} in ({', '.join('?' for _ in wanted)})", wanted
 
 
+def every_member_kpis(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The KPIs of ``aggregation: all``: a unit fed by several members is done only when all are."""
+    return {str(r[0]) for r in con.execute("select kpi_id from kpis where aggregation = 'all'").fetchall()}
+
+
+def _with_every_member(con: duckdb.DuckDBPyConnection, members: pd.DataFrame) -> pd.DataFrame:
+    """The members with ``every_member`` (an aggregate of an ``all`` KPI: reduced by the minimum, not
+    summed) and ``n_members`` (how many must report)."""
+    unit = members["unit"].to_numpy(dtype=np.int64)
+    n_members = np.bincount(unit, minlength=int(unit.max()) + 1 if len(unit) else 0)[unit]
+    every_member = members["kpi_id"].isin(every_member_kpis(con)).to_numpy() & (n_members > 1)
+    return members.assign(every_member=every_member, n_members=n_members.astype(np.int64))
+
+
 def reduce_figures(
     con: duckdb.DuckDBPyConnection,
     units: Units,
@@ -202,7 +238,7 @@ def reduce_figures(
     n_units = len(units.frame)
     as_of = month_date(as_of_month)
     first, first_revision = con.execute(
-        "select min(period), min(revision) from observations where period <= ?", [as_of]
+        "select min(period), min(revision) from visible_observations where period <= ?", [as_of]
     ).fetchall()[0]
     if first is None or units.members.empty:
         return Figures.empty(n_units, window_months)
@@ -228,7 +264,7 @@ def reduce_figures(
         "unit_buckets": f"progress_buckets_{tag}",
     }
     frames = {
-        names["members"]: units.members,
+        names["members"]: _with_every_member(con, units.members),
         names["units"]: pd.DataFrame(
             {
                 "unit": np.arange(n_units, dtype=np.int64),
@@ -270,11 +306,63 @@ def reduce_figures(
     return Figures(**columns, window=window_sums, years=years)
 
 
+@dataclass(frozen=True)
+class MemberCount:
+    """An ``all`` aggregate not judged done, in its last reported month: ``done`` of its ``total``
+    members reported 1; ``missing_zh``/``missing_en`` name the others (silent or 0), city first."""
+
+    done: int
+    total: int
+    missing_zh: tuple[str, ...]
+    missing_en: tuple[str, ...]
+
+
+# The city's own member of an ``all`` aggregate (its centre, body or office), beside the districts.
+CITY_MEMBER = ("市本级", "city level")
+
+
+def member_counts(con: duckdb.DuckDBPyConnection, units: Units, latest: np.ndarray) -> dict[int, MemberCount]:
+    """For every aggregate of an ``all`` KPI with a figure (``latest`` >= 0, its last month), how many
+    members reported 1 that month and which did not: the reason names them. Few units have one (one
+    query each); every other unit is left out."""
+    members = _with_every_member(con, units.members)
+    unit = members["unit"].to_numpy(dtype=np.int64)
+    wanted = members[members["every_member"].to_numpy(dtype=bool) & (latest[unit] >= 0)]
+    if wanted.empty:
+        return {}
+    rows = con.execute("select district_id, name_zh, name_en from districts").fetchall()
+    names = {str(d): (str(zh), str(en)) for d, zh, en in rows}
+    names[CITY] = CITY_MEMBER
+    counts: dict[int, MemberCount] = {}
+    for unit_no, group in wanted.groupby("unit", sort=True):
+        districts = [str(d) for d in group["district_id"]]
+        done = {
+            str(d)
+            for (d,) in con.execute(
+                """
+                select district_id from current_observations
+                where kpi_id = ? and period = ? and value = 1 and district_id in (select unnest(?::varchar[]))
+                """,
+                [str(group["kpi_id"].iloc[0]), month_date(int(latest[int(unit_no)])), districts],
+            ).fetchall()
+        }
+        missing = [d for d in districts if d not in done]
+        counts[int(unit_no)] = MemberCount(
+            done=len(districts) - len(missing),
+            total=len(districts),
+            missing_zh=tuple(names.get(d, (d, d))[0] for d in missing),
+            missing_en=tuple(names.get(d, (d, d))[1] for d in missing),
+        )
+    return counts
+
+
 def monthly_figures(
     con: duckdb.DuckDBPyConnection, kpi_id: str, districts: list[str], as_of: dt.date
 ) -> tuple[np.ndarray, np.ndarray]:
     """(month indexes, figures) of one KPI summed over ``districts``, every reported month up to as_of
-    (the current revision): the points of a chart."""
+    (the current revision): the points of a chart. An ``all`` KPI takes the minimum instead, 0 in a
+    month not every one of ``districts`` reported, as the scorecard does."""
+    every_member = kpi_id in every_member_kpis(con)
     monthly = con.execute(
         """
         with cur as (
@@ -282,11 +370,12 @@ def monthly_figures(
             from current_observations
             where kpi_id = ? and district_id in (select unnest(?::varchar[])) and period <= ?
         )
-        select year(period) * 12 + month(period) - 1 as month_index, sum(value) as value
+        select year(period) * 12 + month(period) - 1 as month_index,
+            case when not ? then sum(value) when count(*) = ? then min(value) else 0 end as value
         from cur
         group by period
         order by month_index
         """,
-        [kpi_id, districts, as_of],
+        [kpi_id, districts, as_of, every_member, len(set(districts))],
     ).df()
     return monthly["month_index"].to_numpy(dtype=np.int64), monthly["value"].to_numpy(dtype=float)

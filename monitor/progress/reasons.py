@@ -9,12 +9,14 @@ add element by element). The exact words are pinned by tests/test_progress.py.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from monitor import fmt
 from monitor.i18n import Lang
+from monitor.progress.figures import MemberCount
 from monitor.progress.months import month_date
 from monitor.progress.plan import Plan
 
@@ -26,7 +28,7 @@ _MONTH_ABBR = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep"
 class ReasonInputs:
     """What a reason says, for every judged unit (one entry per unit): the status, the figures, how
     the target is counted (``plan``), its unit, the judged year (``year``, ``months_in``), the trend's
-    length, whether the row is an aggregate (else a district's ``n_scope``-th share), the complete
+    length, whether the row is an aggregate (else where its district share comes from), the complete
     years of yearly targets and the target's row (``target_row``: its name is formatted once)."""
 
     status: np.ndarray
@@ -43,9 +45,12 @@ class ReasonInputs:
     months_in: np.ndarray
     year_offset: np.ndarray  # months of the judged year before a yearly target started (its first year)
     is_aggregate: np.ndarray
-    n_scope: np.ndarray
+    share_note_zh: np.ndarray  # where a district's share comes from (quotas.allot); "" otherwise
+    share_note_en: np.ndarray
     years: list[list[dict[str, object]] | None]
     target_row: np.ndarray
+    # aggregates of an ``all`` KPI (every centre must open), by row: how many members reported done
+    every_member: dict[int, MemberCount] = field(default_factory=dict)
 
 
 def _shown(values: np.ndarray, value_type: np.ndarray) -> np.ndarray:
@@ -89,8 +94,9 @@ def _goal(kind: str, mode: str, comparator: str, target_zh: str, tolerance_zh: s
 def _goals(inputs: ReasonInputs, target: np.ndarray, tolerance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """How each row's target is named: once per target and share (aggregate, district)."""
     plan, unit_zh, unit_en = inputs.plan, inputs.unit_zh, inputs.unit_en
-    key = inputs.target_row * 2 + (~inputs.is_aggregate)
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    # districts of one target may have different shares (quotas, the policy's parts): one text per value
+    codes, _ = pd.MultiIndex.from_arrays([inputs.target_row, target, tolerance]).factorize()
+    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
     goals = [
         _goal(
             plan.kind[i],
@@ -139,10 +145,8 @@ def _suffixes(inputs: ReasonInputs) -> tuple[np.ndarray, np.ndarray]:
             met_zh, met_en = ("达标", "met") if last["met"] else ("未达标", "missed")
             suffix_zh[i] = f"；{last['year']}年{fmt.number_zh(shown, unit_zh[i])}（{met_zh}）"
             suffix_en[i] = f"; {last['year']}: {fmt.number_en(shown, unit_en[i])} ({met_en})"
-    shared = np.flatnonzero(~inputs.is_aggregate & (inputs.n_scope > 1))
-    n_scope = inputs.n_scope[shared]
-    suffix_zh[shared] += _per_row(n_scope, lambda n: f"（旗区目标按全市目标在{n}个旗区间均分）")
-    suffix_en[shared] += _per_row(n_scope, lambda n: f" (district target: an equal 1/{n} share of the whole target)")
+    suffix_zh += inputs.share_note_zh
+    suffix_en += inputs.share_note_en
     return suffix_zh, suffix_en
 
 
@@ -456,4 +460,18 @@ def reasons(inputs: ReasonInputs, as_of_month: int) -> tuple[list[str], list[str
             (np.ones(len(status), dtype=bool), lambda rows: _with_figures(p, inputs, rows)),
         ],
     )
+    _name_members(inputs, zh, en)
     return zh.tolist(), en.tolist()
+
+
+def _name_members(inputs: ReasonInputs, zh: np.ndarray, en: np.ndarray) -> None:
+    """An ``all`` aggregate judged on figures and not done says how many of its units reported done and
+    which did not (a silent one is not done): "11个单位中9个已报完成（达拉特旗、杭锦旗未报完成）"."""
+    for row, count in inputs.every_member.items():
+        if inputs.status[row] in ("achieved", "no_data"):
+            continue
+        zh[row] += f"；{count.total}个单位中{count.done}个已报完成"
+        en[row] += f"; {count.done} of {count.total} units report done"
+        if count.missing_zh:
+            zh[row] += f"（{'、'.join(count.missing_zh)}未报完成）"
+            en[row] += f" (not reported done: {', '.join(count.missing_en)})"

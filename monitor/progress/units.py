@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from monitor.progress.months import position
+from monitor.progress.quotas import Allotment, Part, allot
 from monitor.targets import CITY, TargetsConfig
 
 # district_id of the aggregate of a target scoped to a list of districts (a city-scoped target's
@@ -34,6 +35,7 @@ _TARGET_COLUMNS = (
     "target_id", "kpi_id", "section", "name_zh", "name_en", "kind", "comparator", "target_value",
     "tolerance", "deadline", "start_date", "baseline_value", "baseline_date", "scope", "milestones_json",
     "sort_order", "unit_zh", "unit_en", "value_type", "reporting", "aggregation", "lead_bureau", "co_bureaus",
+    "part_of",
 )  # fmt: skip
 
 
@@ -64,8 +66,8 @@ def load_targets(con: duckdb.DuckDBPyConnection, target_ids: Sequence[str] | Non
             t.target_id, t.kpi_id, t.section, t.name_zh, t.name_en, t.kind, t.comparator, t.target_value,
             t.tolerance, t.deadline, t.start_date, t.baseline_value, t.baseline_date, t.scope,
             t.milestones_json, t.sort_order, k.unit_zh, k.unit_en, k.value_type, k.reporting,
-            k.aggregation, k.lead_bureau, k.co_bureaus
-        from targets as t
+            k.aggregation, k.lead_bureau, k.co_bureaus, t.part_of
+        from effective_targets as t
         join kpis as k using (kpi_id)
         {where}
         order by t.sort_order
@@ -77,7 +79,31 @@ def load_targets(con: duckdb.DuckDBPyConnection, target_ids: Sequence[str] | Non
         return targets
     # Derived parameters, one loop over targets (a few hundred at most).
     derived = [_derive(row) for row in targets.itertuples(index=False)]
-    return pd.concat([targets, pd.DataFrame(derived)], axis=1)
+    targets = pd.concat([targets, pd.DataFrame(derived)], axis=1)
+    quotas, parts = _district_settings(con)
+    root = targets["part_of"].fillna(targets["target_id"])
+    targets["quotas"] = [quotas.get(r, {}) for r in root]
+    targets["parts"] = [parts.get(t, []) for t in targets["target_id"]]
+    return targets
+
+
+def _district_settings(
+    con: duckdb.DuckDBPyConnection,
+) -> tuple[dict[str, dict[str, float]], dict[str, list[Part]]]:
+    """The quotas in force per target, and the parts the text sets inside each target (quotas.py)."""
+    quotas: dict[str, dict[str, float]] = {}
+    rows = con.execute(
+        "select target_id, district_id, value from current_target_settings where field = 'quota'"
+    ).fetchall()
+    for target_id, district_id, value in rows:
+        quotas.setdefault(str(target_id), {})[str(district_id)] = float(value)
+    parts: dict[str, list[Part]] = {}
+    rows = con.execute(
+        "select part_of, target_value, scope from targets where part_of is not null order by sort_order"
+    ).fetchall()
+    for parent, value, scope in rows:
+        parts.setdefault(str(parent), []).append(Part(float(value), tuple(scope)))
+    return quotas, parts
 
 
 def _derive(target: object) -> dict[str, object]:
@@ -157,11 +183,15 @@ def judged_units(targets: pd.DataFrame, reporting: list[str], district: str | No
         row_parts.append(every_target)
         id_parts.append(np.array([CITY if list(s) == [CITY] else SCOPE for s in targets["scope"]], dtype=object))
         order_parts.append(np.full(n_targets, -1, dtype=np.int64))
-        members = [[CITY] if a == "city" else sc for a, sc in zip(targets["aggregation"], scope, strict=True)]
+        # aggregation "all": the city's own row beside every district in scope (figures.py takes the minimum)
+        members = [
+            [CITY] if a == "city" else [CITY, *sc] if a == "all" else sc
+            for a, sc in zip(targets["aggregation"], scope, strict=True)
+        ]
         member_units.append(np.repeat(every_target, [len(m) for m in members]))
         member_districts.append(np.array([d for m in members for d in m], dtype=object))
     if district is not None or all_units:
-        per_target = np.where(targets["aggregation"].to_numpy() == "sum", n_scope, 0)
+        per_target = np.where(targets["aggregation"].isin(["sum", "all"]).to_numpy(), n_scope, 0)
         rows = np.repeat(every_target, per_target)
         ids = np.array([d for s, n in zip(scope, per_target, strict=True) if n for d in s], dtype=object)
         place = {d: i for i, d in enumerate(reporting)}
@@ -179,8 +209,12 @@ def judged_units(targets: pd.DataFrame, reporting: list[str], district: str | No
     unit_id = np.concatenate(id_parts) if id_parts else np.array([], dtype=object)
     order = np.concatenate(order_parts) if order_parts else np.array([], dtype=np.int64)
     is_aggregate = order < 0
-    split = targets["value_type"].isin(["count", "amount"]).to_numpy()[target_row] & ~is_aggregate
-    share = np.where(split, 1.0 / np.maximum(n_scope[target_row], 1), 1.0)
+    split = (
+        targets["value_type"].isin(["count", "amount"]).to_numpy()[target_row]
+        & (targets["aggregation"].to_numpy()[target_row] == "sum")
+        & ~is_aggregate
+    )
+    share, note_zh, note_en = _shares(targets, scope, target_row, unit_id, split)
     # rows in display order (target, then aggregate first and districts in their order); unit follows it
     sort = np.lexsort((order, target_row))
     rank = np.empty_like(sort)
@@ -192,6 +226,8 @@ def judged_units(targets: pd.DataFrame, reporting: list[str], district: str | No
             "unit_id": unit_id[sort],
             "is_aggregate": is_aggregate[sort],
             "share": share[sort],
+            "share_note_zh": note_zh[sort],
+            "share_note_en": note_en[sort],
         }
     )
     unit_of_member = rank[np.concatenate(member_units)] if member_units else np.array([], dtype=np.int64)
@@ -207,3 +243,32 @@ def judged_units(targets: pd.DataFrame, reporting: list[str], district: str | No
         }
     )
     return Units(frame, members_frame)
+
+
+def _shares(
+    targets: pd.DataFrame, scope: list[list[str]], target_row: np.ndarray, unit_id: np.ndarray, split: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each unit's share of its target and the note naming where a district's share comes from
+    (quotas.allot; "" for aggregates and for standards every district meets, share 1)."""
+    share = np.ones(len(target_row), dtype=float)
+    note_zh = np.full(len(target_row), "", dtype=object)
+    note_en = np.full(len(target_row), "", dtype=object)
+    allotted: dict[int, dict[str, Allotment]] = {}
+    for unit in np.flatnonzero(split).tolist():
+        row = int(target_row[unit])
+        if row not in allotted:
+            target = targets.iloc[row]
+            allotted[row] = allot(
+                float(target["target_value"]),
+                scope[row],
+                target["quotas"],
+                target["parts"],
+                (str(target["unit_zh"]), str(target["unit_en"])),
+                whole_city=list(target["scope"]) == [CITY],
+                is_part=isinstance(target["part_of"], str),
+            )
+        value = float(targets["target_value"].iat[row])
+        allotment = allotted[row][str(unit_id[unit])]
+        share[unit] = allotment.value / value if value else 0.0
+        note_zh[unit], note_en[unit] = allotment.note_zh, allotment.note_en
+    return share, note_zh, note_en
