@@ -22,7 +22,7 @@ from dashboard import data, explanation_form, ui
 from dashboard.ui import T
 from etl import entry
 from etl.load import LoadResult
-from monitor import fmt, i18n, tables
+from monitor import fmt, i18n, review, tables
 from monitor.auth import User
 
 # the grid's columns as the editor shows them; only VALUE and NOTE are editable
@@ -236,6 +236,7 @@ def render(bureau_id: str, user: User, periods: list[dt.date]) -> None:
         width="stretch",
         disabled=READ_ONLY,
         column_config=_column_config(),
+        placeholder="",  # an empty cell is "not reported", shown empty rather than "None"
     )
     working = _from_editor(base, edited)
     if preview is not None:
@@ -292,7 +293,7 @@ def _submit(bureau_id: str, user: User, period: dt.date, working: pd.DataFrame, 
         _start_afresh(bureau_id, period)
         st.session_state.pop(_state(bureau_id, period, "checking"), None)
         text = ui.summary(result)
-        if result.submission_id is not None and entry.review_status(data.con(), result.submission_id) == "pending":
+        if review.status_of(data.con(), result.submission_id) == review.PENDING:
             text += "\n\n" + T("entry_pending")
         _flash("success" if result.outcome == "accepted" else "info", text)
         st.rerun()

@@ -20,7 +20,7 @@ import pandas as pd
 
 from etl.load import LoadResult, load_bytes
 from etl.template import template_rows, write_template
-from monitor import db, review
+from monitor import db, explanations, progress, reporting, review
 from monitor.auth import User
 from monitor.demo_state import accounts_for, approver_account, demo_loader
 from monitor.demo_state import non_demo_content as non_demo_content  # `etl demo` asks it (re-export)
@@ -235,7 +235,32 @@ def run_demo(
             progress(i + 1, len(jobs), name)
     _demo_revision(cfg, con, archive, until, series, results)
     _demo_review(cfg, con, archive, series, jobs, results)
+    _demo_explanations(cfg, con, until)
     return results
+
+
+# 情况说明 on first run: the lead bureaus of a few targets that need attention explain them for the
+# latest month due (as the upload would require), so the detail, overview and deck show real content.
+DEMO_EXPLANATIONS = 4
+_EXPLAINED = (
+    "{reason}",
+    "项目前期手续办理周期较长，部分旗区资金到位滞后，进度低于计划。",
+    "下月召开专题推进会，逐旗区、逐项目明确完成时限，每半月调度一次进度。",
+)
+
+
+def _demo_explanations(cfg: TargetsConfig, con, until: dt.date) -> None:
+    """Explanations by the lead bureau's demo reporter for the first targets that need attention."""
+    month = min(reporting.latest_due_month(dt.date.today(), cfg.reporting.due_day), until)
+    card = progress.scorecard(con, month, cfg=cfg)
+    attention = card[card["status"].isin(["off_track", "at_risk", "overdue"])]
+    attention = attention[~attention["lead_bureau"].isin(STOPPED)].head(DEMO_EXPLANATIONS)
+    for target_id, bureau, reason in zip(
+        attention["target_id"], attention["lead_bureau"], attention["reason_zh"], strict=True
+    ):
+        writer = User(str(bureau), str(bureau), "reporter", str(bureau), True)
+        texts = [text.format(reason=reason) for text in _EXPLAINED]
+        explanations.save(con, cfg, writer, str(target_id), month, *texts)
 
 
 def _demo_revision(cfg: TargetsConfig, con, archive: Path | None, until: dt.date, series: dict, results: list) -> None:

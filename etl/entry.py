@@ -230,9 +230,3 @@ def load_draft(con: duckdb.DuckDBPyConnection, bureau_id: str, period: dt.date) 
 def drop_draft(con: duckdb.DuckDBPyConnection, bureau_id: str, period: dt.date) -> None:
     with db.transaction(con):
         con.execute("delete from entry_drafts where bureau_id = ? and period = ?", [bureau_id, period])
-
-
-def review_status(con: duckdb.DuckDBPyConnection, submission_id: int) -> str | None:
-    """approved | pending | returned: whether a grid just submitted waits for the bureau's approver."""
-    found = db.scalar(con, "select review_status from submissions where submission_id = ?", [submission_id])
-    return None if found is None else str(found)

@@ -47,6 +47,14 @@ def approval_required(con: duckdb.DuckDBPyConnection, bureau_id: str) -> bool:
     return True if found is None else bool(found)
 
 
+def status_of(con: duckdb.DuckDBPyConnection, submission_id: int | None) -> str | None:
+    """approved | pending | returned for a submission (None when there is none)."""
+    if submission_id is None:
+        return None
+    found = db.scalar(con, "select review_status from submissions where submission_id = ?", [submission_id])
+    return None if found is None else str(found)
+
+
 def status_on_submit(con: duckdb.DuckDBPyConnection, user: User, bureau_id: str) -> str:
     """A reporter's submission waits for approval where the bureau requires it; an admin's is approved."""
     return PENDING if user.role == "reporter" and approval_required(con, bureau_id) else APPROVED

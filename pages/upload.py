@@ -10,7 +10,7 @@ import streamlit as st
 from dashboard import data, entry_form, explanation_form, review_views, session, ui
 from dashboard.ui import T
 from etl.load import MAX_STORED_PROBLEMS, safe_name
-from monitor import export_safe, i18n, tables
+from monitor import export_safe, i18n, review, tables
 
 user = session.require("upload")
 lang = ui.lang()
@@ -119,6 +119,8 @@ with tab_upload:
                         )  # fmt: skip
                     if result.outcome == "accepted":
                         st.success(ui.summary(result))
+                        if review.status_of(data.con(), result.submission_id) == review.PENDING:
+                            st.info(T("entry_pending"))  # counted once the bureau's approver approves it
                     elif result.outcome == "duplicate":
                         st.info(ui.summary(result))
                     elif result.outcome == "needs_reason":  # figures changed since the preview
@@ -149,6 +151,8 @@ with tab_fix:
                 result = data.correct(bureau, user, kpi, district, period, value, reason.strip())
             if result.outcome == "accepted":
                 st.success(ui.summary(result))
+                if review.status_of(data.con(), result.submission_id) == review.PENDING:
+                    st.info(T("entry_pending"))
             else:
                 st.error("\n\n".join(ui.problem(p) for p in result.problems))
 

@@ -365,7 +365,9 @@ def test_data_quality(app_db: Path, expected: Expected, lang: str) -> None:
     audit = frames(open_page("admin", "data_quality", lang))[-1]
     # the demo's newest 500 events: accounts created, monthly reports accepted, corrections, one returned
     # submission (targets loaded, the first event, is older than those)
-    acts = {T(f"act_{a}", lang) for a in ("user_add", "upload_accepted", "revision", "review_return")}
+    acts = {
+        T(f"act_{a}", lang) for a in ("user_add", "upload_accepted", "revision", "review_return", "explanation_save")
+    }
     assert set(audit[T("tc_action", lang)]) == acts
 
 

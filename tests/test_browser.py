@@ -4,20 +4,24 @@ driven with Playwright and the system Chromium (/usr/bin/chromium; no browser is
 A reporter downloads the template for 2026-10, fills it with openpyxl (one distinctive figure for
 the rental housing units of 东胜区), uploads it, sees the figures it changes, gives the reason it is
 asked for and loads it; uploads a bad file and sees the row error; uploads a file named like a
-Markdown link and image and sees the name as typed; signs out. The bureau's approver (审核人员) signs in,
-sees the open item and the upload among the pending submissions on 数据审核, approves it, signs out (until
-then the upload is pending and leadership does not see it). The leader signs in, sees how many figures
-still wait for review (the demo's own pending submission), picks an earlier
-as-of month, switches to English (the month must stay picked, also after further reruns) and back,
-opens the overview and a target's detail, then the detail of the target the upload changed (the new
-figure and its status), then 简报导出: one target, generate, download the deck and open it with
-python-pptx. No Streamlit exception box, no browser console error and no request to any host but
+Markdown link and image and sees the name as typed. On 在线填报 the reporter types another figure into
+the grid (the rental housing units of 康巴什区, a cell of the canvas grid reached with the keyboard),
+checks it (one figure changed, the reason asked for), gives the reason and submits; on 情况说明 writes
+进展情况 / 存在问题 / 下步措施 for the target both figures feed and saves them; signs out. The bureau's
+approver (审核人员) signs in, sees the open item and both submissions among the pending ones on 数据审核,
+approves them, signs out (until then they are pending and leadership does not see them). The leader
+signs in, sees how many figures still wait for review (the demo's own pending submission), picks an
+earlier as-of month, switches to English (the month must stay picked, also after further reruns) and
+back, opens the overview and a target's detail, then the detail of the target the reports changed (the
+new figure, its status and the explanation), then 简报导出: one target, generate, download the deck and
+open it with python-pptx. No Streamlit exception box, no browser console error and no request to any host but
 this machine may appear. Screenshots go to test-artifacts/ (git-ignored).
 
-What the leader must see after the upload is worked out twice, outside the server (which holds the
-write lock on its warehouse): the figure as the scorecard before the upload plus what the upload
-changes, read from the never-modified demo warehouse the server's copy was taken from; the status
-from the scorecard of another copy of it with the same file loaded. The two figures must agree.
+What the leader must see after the upload and the grid are approved is worked out twice, outside the
+server (which holds the write lock on its warehouse): the figure as the scorecard before them plus what
+they change, read from the never-modified demo warehouse the server's copy was taken from; the status
+from the scorecard of another copy of it with the same file loaded and the same grid submitted
+(etl.entry, the grid's own path). The two figures must agree.
 
 Every navigation goes through the sidebar links: page.goto() would start a new Streamlit session,
 which is signed out.
@@ -66,6 +70,13 @@ RENTAL_TARGET = "rental_housing_15k"
 RENTAL_KPI = "rental_housing_units"
 RENTAL_DISTRICT = "东胜区"
 RENTAL_VALUE = 3210
+# The grid's figure: the same KPI in another district, over the upload's figure for it (last month's, 77
+# in the demo data), so the leader's figure holds both reports.
+GRID_DISTRICT = "康巴什区"
+GRID_VALUE = 456
+GRID_VALUE_COLUMN = 6  # the editor's columns: 序号, 指标, 旗区, 单位, 报送口径, 上月数值（参考）, 本月数值, …
+# short: the detail's table lists only the columns in view in its accessible copy
+EXPLANATION = {"progress": "康巴什区新项目交付", "problems": "房源与需求不匹配", "next_steps": "按旗区核对房源"}
 # A file name with a Markdown link and image: shown as text, it must never make the browser fetch.
 EVIL_NAME = "[核对](https:evil.example) ![x](https:evil.example?t.png) 报表.csv"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
@@ -175,21 +186,28 @@ def _filled_rows(data: bytes) -> list[dict[str, object]]:
     return [dict(zip(header, row, strict=True)) for row in rows if any(v is not None for v in row)]
 
 
-def _after_upload(demo_db: Path, filled: bytes, work: Path) -> dict[str, str]:
+def _after_reports(demo_db: Path, filled: bytes, work: Path) -> dict[str, str]:
     """What the leader's detail page must show for RENTAL_TARGET as of DEMO_AS_OF once `filled` (the
-    housing bureau's 2026-10 report) is loaded into the server's copy of the demo warehouse."""
+    housing bureau's 2026-10 report) and then the grid with GRID_VALUE for GRID_DISTRICT are loaded
+    into the server's copy of the demo warehouse; also where that grid row is and what 检查 says."""
     import pandas as pd
 
+    from etl import entry
     from etl.load import load_bytes
     from monitor import db, fmt, i18n, progress
     from monitor.targets import load_targets
 
     cfg = load_targets()
+    unit = cfg.kpi_by_id[RENTAL_KPI]
     mine = [r for r in _filled_rows(filled) if r["指标编码"] == RENTAL_KPI and r["数值"] is not None]
     assert mine and {r["报送期"] for r in mine} == {f"{DEMO_AS_OF:%Y-%m}"}, mine
     assert any(r["旗区"] == RENTAL_DISTRICT and r["数值"] == RENTAL_VALUE for r in mine), mine
+    figures = {str(r["旗区"]): float(r["数值"]) for r in mine}  # type: ignore[arg-type]
+    assert GRID_DISTRICT != RENTAL_DISTRICT and figures.get(GRID_DISTRICT) not in (None, GRID_VALUE), figures
+    upload_figure = figures[GRID_DISTRICT]
+    figures[GRID_DISTRICT] = float(GRID_VALUE)  # the grid's revision is newer than the upload's
 
-    # 1. the figure: the scorecard before the upload, plus new minus current figure of every row
+    # 1. the figure: the scorecard before the reports, plus new minus current figure of every district
     con = db.connect(demo_db, read_only=True)  # never modified; the server's warehouse is a copy of it
     try:
         before = progress.scorecard(con, DEMO_AS_OF, cfg=cfg).set_index("target_id").loc[RENTAL_TARGET]
@@ -203,10 +221,11 @@ def _after_upload(demo_db: Path, filled: bytes, work: Path) -> dict[str, str]:
     finally:
         con.close()
     assert before["kind"] == "cumulative" and before["district_id"] == "city", before
-    delta = sum(float(r["数值"]) - current.get(unit_ids[r["旗区"]], 0.0) for r in mine)
+    delta = sum(value - current.get(unit_ids[district], 0.0) for district, value in figures.items())
     actual = float(before["actual"]) + delta
 
-    # 2. the status: the scorecard of another copy of the warehouse with the same file loaded
+    # 2. the status: the scorecard of another copy of the warehouse with the same file loaded and the
+    # same grid submitted (approved at once: the copy has the figures the server has after approval)
     copy = work / "expected" / demo_db.name
     copy.parent.mkdir()
     for f in demo_db.parent.glob(demo_db.name + "*"):
@@ -214,6 +233,16 @@ def _after_upload(demo_db: Path, filled: bytes, work: Path) -> dict[str, str]:
     con = db.connect(copy)
     try:
         result = load_bytes("housing_report.xlsx", filled, cfg, "housing", "test", con, archive=None)
+        assert result.outcome == "accepted", result.problems
+        grid = entry.grid(con, cfg, "housing", DEMO_AS_OF)
+        at = grid.index[(grid["kpi_id"] == RENTAL_KPI) & (grid["旗区"] == GRID_DISTRICT)]
+        assert len(at) == 1, grid
+        grid_row = int(at[0])
+        assert grid.at[grid_row, entry.VALUE] == entry.figure_text(upload_figure), grid.iloc[grid_row]
+        filled_cells = int((grid[entry.VALUE].map(entry.cell) != "").sum())
+        grid.loc[grid_row, entry.VALUE] = str(GRID_VALUE)
+        name, report = entry.to_report(grid, "housing", DEMO_AS_OF)
+        result = load_bytes(name, report, cfg, "housing", "test", con, archive=None, reason="grid")
         assert result.outcome == "accepted", result.problems
         after = progress.scorecard(con, DEMO_AS_OF, cfg=cfg).set_index("target_id").loc[RENTAL_TARGET]
     finally:
@@ -227,8 +256,14 @@ def _after_upload(demo_db: Path, filled: bytes, work: Path) -> dict[str, str]:
         "status": i18n.status_label(str(after["status"])),
         "before_actual": fmt.number_zh(float(before["actual"]), str(before["unit_zh"])),
         "before_status": i18n.status_label(str(before["status"])),
+        "grid_row": str(grid_row),
+        "grid_check": f"检查通过：{filled_cells}行已填写，{len(grid) - filled_cells}行为空（视为本月未报送）。",
+        "grid_cell": entry.figure_text(upload_figure),
+        # the change as the check lists it (monitor.tables.changes)
+        "grid_old": fmt.figure(upload_figure, unit.unit_zh, unit.unit_en, "zh"),
+        "grid_new": fmt.figure(float(GRID_VALUE), unit.unit_zh, unit.unit_en, "zh"),
     }
-    # the figure is chosen so the leader's page changes: both the figure and the status
+    # the figures are chosen so the leader's page changes: both the figure and the status
     assert out["actual"] != out["before_actual"] and out["status"] != out["before_status"], out
     return out
 
@@ -309,7 +344,7 @@ def test_reporter_and_leader_in_the_browser(known: dict[str, str], demo_db: Path
             assert download.value.suggested_filename == f"housing_{DEMO_AS_OF:%Y-%m}.xlsx"
             assert template[:2] == b"PK"  # an xlsx
             filled = _fill(template, overrides={(RENTAL_KPI, RENTAL_DISTRICT): RENTAL_VALUE})
-            expected = _after_upload(demo_db, filled, tmp_path)
+            expected = _after_reports(demo_db, filled, tmp_path)
             shot("02_upload_page")
 
             settle()
@@ -370,23 +405,105 @@ def test_reporter_and_leader_in_the_browser(known: dict[str, str], demo_db: Path
             settle()
             shot("04b_markdown_file_name")
 
+            # 在线填报: the grid shows the month as submitted (the upload's figures); one figure typed in
+            entry_tab = main.get_by_role("tab", name="在线填报")
+            entry_tab.click()
+            expect(entry_tab).to_have_attribute("aria-selected", "true")
+            panel = main.get_by_role("tabpanel")  # the open tab's (the others are hidden)
+            expect(panel).to_have_count(1)
+            entry_month = panel.get_by_role("combobox")
+            expect(entry_month).to_have_count(1)
+            if entry_month.input_value() != month_label:
+                entry_month.click()
+                page.get_by_role("option", name=month_label, exact=True).click()
+                expect(entry_month).to_have_value(month_label)
+                settle()
+            canvas = panel.locator("[class*='st-key-entry_editor_'] [data-testid='data-grid-canvas']")
+            expect(canvas).to_have_count(1)
+            # the grid's accessible table (inside the canvas) names the cell and says whether it is selected
+            grid_row = int(expected["grid_row"])
+            value_cell = canvas.locator(f"tr[aria-rowindex='{grid_row + 2}'] td").nth(GRID_VALUE_COLUMN)
+            expect(value_cell).to_have_text(expected["grid_cell"])  # the upload's figure, pending
+            # the first data cell (below the header row), then the keyboard to the row and the value column;
+            # a mouse click at the spot, as the grid's scroller lies over its canvas
+            box = canvas.bounding_box()
+            assert box is not None
+            page.mouse.click(box["x"] + 20, box["y"] + 52)
+            for _ in range(grid_row):
+                page.keyboard.press("ArrowDown")
+            for _ in range(GRID_VALUE_COLUMN):
+                page.keyboard.press("ArrowRight")
+            expect(value_cell).to_have_attribute("aria-selected", "true")
+            page.keyboard.type(str(GRID_VALUE), delay=100)  # the first key opens the cell's editor
+            page.keyboard.press("Enter")
+            settle()
+            expect(value_cell).to_have_text(str(GRID_VALUE))
+            panel.get_by_role("button", name="检查", exact=True).click()
+            settle()
+            expect(panel.get_by_text(expected["grid_check"])).to_be_visible()
+            # exactly the typed cell changed: 康巴什区, from the upload's figure to the grid's
+            expect(panel.get_by_text("本文件将修改1个已报送的数值")).to_be_visible()
+            grid_changes = panel.locator(".st-key-entry_changes")
+            for text in (GRID_DISTRICT, expected["grid_old"], expected["grid_new"]):
+                expect(grid_changes.get_by_text(text, exact=True)).to_be_attached()  # its accessible table
+            grid_reason = panel.get_by_label("修改原因（必填）")
+            grid_reason.fill("康巴什区10月集中新建项目交付，按台账更正")
+            grid_reason.press("Control+Enter")
+            settle()
+            panel.get_by_role("button", name="提交", exact=True).click()
+            submitted = panel.locator("[data-testid='stAlertContentSuccess']").filter(has_text="已导入")
+            expect(submitted).to_be_visible()
+            expect(submitted).to_contain_text("已提交，待本单位审核人员审核后生效。")
+            found = re.search(r"报送编号(\d+)", submitted.inner_text())
+            assert found, submitted.inner_text()
+            grid_sid = found.group(1)
+            assert grid_sid != upload_sid
+            settle()
+            shot("04c_grid_submitted")
+
+            # 情况说明 of the target both figures feed, for the same month
+            explain_tab = main.get_by_role("tab", name="情况说明")
+            explain_tab.click()
+            expect(explain_tab).to_have_attribute("aria-selected", "true")
+            explain_month = panel.get_by_role("combobox")
+            expect(explain_month).to_have_count(1)
+            if explain_month.input_value() != month_label:
+                explain_month.click()
+                page.get_by_role("option", name=month_label, exact=True).click()
+                expect(explain_month).to_have_value(month_label)
+                settle()
+            stem = f"expl_{RENTAL_TARGET}_{DEMO_AS_OF:%Y-%m}"
+            expect(panel.get_by_role("heading", name=expected["name"])).to_be_visible()
+            for field, text in EXPLANATION.items():
+                panel.locator(f".st-key-{stem}_{field} textarea").fill(text)
+            panel.locator(f".st-key-{stem}_save button").click()
+            expect(panel.get_by_text(re.compile(r"^已保存情况说明（版本\d+）$"))).to_be_visible()
+            settle()
+            shot("04d_explanation_saved")
+
             sidebar.get_by_role("button", name="退出登录").click()
             expect(page.get_by_label("账号")).to_be_visible()
 
-            # -- the housing bureau's approver: the upload waits for review, beside the demo's pending one
+            # -- the housing bureau's approver: the upload and the grid wait for review, beside the demo's
+            # pending submission
             sign_in("housing_approver", "housing_approver-0477")
-            expect(main.get_by_text("2项待审核")).to_be_visible()  # the open item on the landing page
+            expect(main.get_by_text("3项待审核")).to_be_visible()  # the open item on the landing page
             expect(sidebar.locator("a[href$='/upload']")).to_have_count(0)  # approvers do not submit
             nav("/review")
             expect(main.get_by_role("heading", name="数据审核")).to_be_visible()
-            expect(main.get_by_role("heading", name="待审核的报送（2）")).to_be_visible()
+            expect(main.get_by_role("heading", name="待审核的报送（3）")).to_be_visible()
             expect(main.get_by_text(f"第{upload_sid}号报送")).to_be_visible()
-            shot("04c_review")
+            expect(main.get_by_text(f"第{grid_sid}号报送")).to_be_visible()
+            shot("04e_review")
             main.locator(f".st-key-rv_approve_{upload_sid} button").click()
             expect(main.get_by_text(f"第{upload_sid}号报送已审核通过，数据已计入。")).to_be_visible()
+            expect(main.get_by_role("heading", name="待审核的报送（2）")).to_be_visible()
+            settle()
+            main.locator(f".st-key-rv_approve_{grid_sid} button").click()
+            expect(main.get_by_text(f"第{grid_sid}号报送已审核通过，数据已计入。")).to_be_visible()
             expect(main.get_by_role("heading", name="待审核的报送（1）")).to_be_visible()
             settle()
-            shot("04d_approved")
+            shot("04f_approved")
             sidebar.get_by_role("button", name="退出登录").click()
             expect(page.get_by_label("账号")).to_be_visible()
 
@@ -432,7 +549,7 @@ def test_reporter_and_leader_in_the_browser(known: dict[str, str], demo_db: Path
             page.wait_for_timeout(1000)  # let the charts settle before the picture
             shot("06_detail")
 
-            # the reporter's upload: the new figure and its status
+            # the reporter's upload and grid: the new figure, its status and the explanation
             pick_target = main.get_by_role("combobox", name="选择目标")
             pick_target.click()
             page.keyboard.type(expected["name"][:8])
@@ -440,6 +557,10 @@ def test_reporter_and_leader_in_the_browser(known: dict[str, str], demo_db: Path
             expect(pick_target).to_have_value(re.compile(re.escape(expected["name"]) + "$"))
             expect(metrics.filter(has_text="最新实际")).to_contain_text(expected["actual"])
             expect(metrics.filter(has_text="状态")).to_contain_text(expected["status"])
+            expect(main.get_by_role("heading", name="情况说明").first).to_be_visible()
+            explained = main.locator(".st-key-detail_explanations")  # a table: its accessible copy has the text
+            for text in (month_label, *EXPLANATION.values(), "housing"):
+                expect(explained.get_by_text(text, exact=True).first).to_be_attached()
             settle()
             page.wait_for_timeout(1000)
             shot("07_detail_uploaded")
