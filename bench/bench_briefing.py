@@ -1,13 +1,19 @@
 """Benchmark of the briefing export: how long does leadership wait for a 20-target deck?
 
 One run of monitor.briefing.build_briefing for the first --targets targets (policy order) of the demo
-warehouse: the browser start, 21 charts (PNG + SVG), the PDF, the deck, the workbook and the zip.
+warehouse as the full deck (one slide per target, the most charts a run can have: the default pack
+charts only the targets needing attention): the browser start, 21 charts (PNG + SVG), the PDF, the
+deck, the workbook and the zip. Then one full deck of every target, for the file sizes (issue 15:
+a 64-target deck under 5 MB, its chart zip under 8 MB).
 
     briefing_20_targets_s   wall time of build_briefing, best of --repeat runs (aim: under 10 s)
     charts_per_s            charts (PNG + SVG each) per second, from browser ready to the last chart
     <phase>_s               the phases of the best run (see BriefingResult.timings; they overlap:
                             the browser starts while the data is read and the charts are built; the
                             PDF prints while the deck and the workbook are written)
+    full_deck_all_mb        the full deck of every target (pptx), MB (aim: under 5)
+    full_charts_zip_all_mb  its chart zip (PNG + SVG of every chart), MB (aim: under 8)
+    pack_deck_all_mb        the default exception-first pack of every target, MB
     load_avg_1m             the machine's load when the run ended (other work slows every figure)
 
 Usage: PYTHONPATH=. .venv/bin/python bench/bench_briefing.py [--db PATH] [--targets 20] [--repeat 2]
@@ -62,17 +68,20 @@ def main(argv: list[str] | None = None) -> int:
         path = _warehouse(args.db, Path(tmp))
         con = db.connect(path, read_only=True)
         try:
-            ids = list(progress.scorecard(con, AS_OF, cfg=cfg)["target_id"][: args.targets])
+            every = list(progress.scorecard(con, AS_OF, cfg=cfg)["target_id"])
+            ids = every[: args.targets]
             best: briefing.BriefingResult | None = None
             best_s = float("inf")
             for i in range(args.repeat):
                 out = Path(tmp) / f"run{i}"
                 started = time.perf_counter()
-                result = briefing.build_briefing(con, cfg, AS_OF, out, targets=ids)
+                result = briefing.build_briefing(con, cfg, AS_OF, out, targets=ids, full=True)
                 wall = time.perf_counter() - started
                 print(f"# run {i + 1}: {wall:.2f} s", file=sys.stderr)
                 if wall < best_s:
                     best, best_s = result, wall
+            full_all = briefing.build_briefing(con, cfg, AS_OF, Path(tmp) / "full_all", full=True)
+            pack_all = briefing.build_briefing(con, cfg, AS_OF, Path(tmp) / "pack_all")
         finally:
             con.close()
         assert best is not None
@@ -84,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         sizes = {"deck": best.deck, "pdf": best.pdf, "workbook": best.workbook, "charts_zip": best.charts_zip}
         for name, p in sizes.items():
             print(f"{name}_mb={p.stat().st_size / 1e6:.2f}")
+        print(f"# every target: {len(every)}", file=sys.stderr)
+        print(f"full_deck_all_mb={full_all.deck.stat().st_size / 1e6:.2f}")
+        print(f"full_charts_zip_all_mb={full_all.charts_zip.stat().st_size / 1e6:.2f}")
+        print(f"pack_deck_all_mb={pack_all.deck.stat().st_size / 1e6:.2f}")
         print(f"load_avg_1m={os.getloadavg()[0]:.2f}")
     return 0
 

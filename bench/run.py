@@ -42,6 +42,9 @@ AIMS: dict[str, tuple[float, str, str]] = {
     "province_page_upload_warm_ms": (300, "<", "ms"),
     "province_page_admin_warm_ms": (300, "<", "ms"),
     "briefing_20_targets_s": (10.0, "<", "s"),
+    # issue 15: the full deck of every target (64 then, 66 now) and its chart zip
+    "full_deck_all_mb": (5.0, "<", "MB"),
+    "full_charts_zip_all_mb": (8.0, "<", "MB"),
 }
 SCRIPTS = {
     "load": "bench_load.py",

@@ -30,6 +30,7 @@ from monitor import (
     tables,
 )
 from monitor.auth import User
+from monitor.progress import changes as month_changes
 from monitor.targets import TargetsConfig, load_targets
 
 if TYPE_CHECKING:
@@ -182,6 +183,26 @@ def scorecard(as_of: dt.date, district: str | None = None, all_units: bool = Fal
 @st.cache_data(show_spinner=False)
 def _scorecard(v: str, as_of: dt.date, district: str | None = None, all_units: bool = False) -> pd.DataFrame:
     return progress.scorecard(con(), as_of, district=district, cfg=config(), all_units=all_units)
+
+
+def changes(as_of: dt.date) -> pd.DataFrame:
+    """Every target judged for as_of and the month before (monitor.progress.changes.changes)."""
+    return _changes(_version(), as_of)
+
+
+@st.cache_data(show_spinner=False)
+def _changes(v: str, as_of: dt.date) -> pd.DataFrame:
+    return month_changes.changes(con(), as_of, config())
+
+
+def change_totals(as_of: dt.date) -> dict[str, int]:
+    """The counts of the 本月变化 panel (monitor.progress.changes.totals)."""
+    return _change_totals(_version(), as_of)
+
+
+@st.cache_data(show_spinner=False)
+def _change_totals(v: str, as_of: dt.date) -> dict[str, int]:
+    return month_changes.totals(con(), as_of, config(), _changes(v, as_of))
 
 
 def target_units(as_of: dt.date, target_id: str) -> pd.DataFrame:

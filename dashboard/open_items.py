@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from dashboard import data, review_views, ui
+from dashboard import action_views, data, review_views, ui
 from monitor import i18n, reminders
 from monitor.auth import User
 
@@ -29,10 +29,12 @@ def reports_due(user: User, lang: i18n.Lang) -> list[str]:
 
 
 # 审核 (dashboard.review_views): an approver's "2项待审核", a reporter's "1项被退回"
+# 督办 (dashboard.action_views): a bureau's "2项督办事项待办（1项逾期）", a leader's requests to close
 SOURCES: tuple[Callable[[User, i18n.Lang], list[str]], ...] = (
     reports_due,
     review_views.pending_items,
     review_views.returned_items,
+    action_views.open_items,
 )
 
 
@@ -47,3 +49,4 @@ def show(user: User) -> None:
     found = lines(user, ui.lang())
     if found:
         st.warning("\n\n".join(found), icon=":material/assignment_late:")
+    action_views.my_actions(user)  # the bureau's actions waiting for it, listed under the box

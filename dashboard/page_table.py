@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from monitor.auth import ROLES
 
 EVERYONE: tuple[str, ...] = ROLES  # leader, reporter, approver, admin
-REPORTER, APPROVER, ADMIN = "reporter", "approver", "admin"  # approvers review, they do not submit
+LEADER, REPORTER, APPROVER, ADMIN = "leader", "reporter", "approver", "admin"  # approvers review, not submit
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ PAGES: tuple[Page, ...] = (
     # approvers review their bureau's submissions; admins see the queue but review.approve refuses them
     Page("review", "pages/review.py", "nav_review", ":material/approval:", WORK, (APPROVER, ADMIN)),
     Page("briefing", "pages/briefing.py", "nav_briefing", ":material/slideshow:", WORK, EVERYONE),
+    # the overview on one A4 landscape page, for the leaders' monthly meeting
+    Page("print", "pages/print_view.py", "nav_print", ":material/print:", WORK, (LEADER, ADMIN)),
     Page("admin", "pages/admin.py", "nav_admin", ":material/settings:", WORK, (ADMIN,)),
 )
 DEFAULT = "overview"

@@ -61,10 +61,13 @@ def _tile_template() -> jinja2.Template:
     return env.get_template("status_tile.html.j2")
 
 
-def status_tile(status: str, count: int) -> None:
-    """One overview tile (status colour, symbol and word, count). The HTML comes from an autoescaped
-    template, so whatever reaches it is text; it is one line, so Markdown leaves it as HTML."""
-    html = _tile_template().render(colour=STATUS_COLORS[status], label=status_text(status), count=int(count))
+def status_tile(status: str, count: int, change: str = "") -> None:
+    """One overview tile (status colour, symbol and word, count, and under it how it moved since last
+    month, e.g. "上月 5 · ▼2 ▲1"). The HTML comes from an autoescaped template, so whatever reaches it
+    is text; it is one line, so Markdown leaves it as HTML."""
+    html = _tile_template().render(
+        colour=STATUS_COLORS[status], label=status_text(status), count=int(count), change=change
+    )
     st.markdown(html.strip(), unsafe_allow_html=True)
 
 

@@ -68,8 +68,15 @@ _DECISION_TABLES: dict[str, str | None] = {
     "bureau_review": None,
     "explanations": "explanation_seq",
     "entry_drafts": None,
+    "actions": "action_seq",
+    "action_steps": "action_step_seq",
 }
-_ID_COLUMNS = {"target_setting_seq": "setting_id", "explanation_seq": "explanation_id"}
+_ID_COLUMNS = {
+    "target_setting_seq": "setting_id",
+    "explanation_seq": "explanation_id",
+    "action_seq": "action_id",
+    "action_step_seq": "step_id",
+}
 
 
 @dataclass

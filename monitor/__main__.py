@@ -1,7 +1,7 @@
 """python -m monitor: the monitor's figures without the dashboard, for scripts, checks and cron jobs.
 
     python -m monitor scorecard --as-of 2025-09 [--db FILE] [--format table|csv|json] [--district 东胜区]
-    python -m monitor briefing --as-of 2026-10 --out DIR [--section 三(二)] [--bureau housing] [--target a,b]
+    python -m monitor briefing --as-of 2026-10 --out DIR [--section 三(二)] [--bureau housing] [--target a,b] [--full]
     python -m monitor users add|list|disable|enable|reset-password ...
 
 --db and --targets (targets.yaml) go before or after the subcommand, as in `python -m etl` (monitor.cli).
@@ -176,7 +176,7 @@ def _cmd_briefing(args: argparse.Namespace) -> int:
     try:
         result = briefing.build_briefing(
             con, cfg, args.as_of, args.out, sections=cli.split_ids(args.section), bureaus=cli.split_ids(args.bureau),
-            targets=cli.split_ids(args.target), lang=args.lang,
+            targets=cli.split_ids(args.target), lang=args.lang, full=args.full,
             progress=lambda i, n, label: print(f"[{i}/{n}] {label}", file=sys.stderr, flush=True),
         )  # fmt: skip
     except briefing.BriefingError as exc:
@@ -212,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--target", action="append", metavar="ID", help="目标 id；可重复或逗号分隔 / target id; repeatable or a,b"
     )
     br.add_argument("--lang", choices=("zh", "en"), default="zh")
+    br.add_argument(
+        "--full", action="store_true", help="每项目标一页（默认：重点简报）/ a slide per target (default: exceptions)"
+    )
     br.set_defaults(func=_cmd_briefing)
     users_cli.add_parser(sub)
     return parser

@@ -156,6 +156,23 @@ RANGE_DASH: dict[str, str] = {"zh": "—", "en": "–"}
 ATTENTION_RANK: dict[str, int] = {s: i for i, s in enumerate(STATUS_ORDER)}
 
 
+# How a target moved since last month (monitor.progress.changes): ▲ better or newly achieved, ▼ worse,
+# ★ judged for the first time, nothing when unchanged.
+DIRECTION_MARKS: dict[str, str] = {"worse": "▼", "better": "▲", "achieved": "▲", "new": "★", "same": ""}
+
+
+def direction_mark(direction: str) -> str:
+    """The arrow of a change since last month (monitor.progress.changes.direction): ▲, ▼, ★ or ""."""
+    return DIRECTION_MARKS[direction]
+
+
+def direction_text(direction: str, lang: i18n.Lang) -> str:
+    """The arrow and the word (▼ 变差 / ▼ worse); "" when unchanged."""
+    if direction == "same":
+        return ""
+    return f"{direction_mark(direction)} {i18n.t(f'change_{direction}', lang)}"
+
+
 # What targets.yaml may assume (Target.assumed), in the order every view lists them.
 ASSUMED_ITEMS = ("baseline", "deadline", "tolerance", "reading", "milestones")
 

@@ -207,6 +207,30 @@ MIGRATIONS: list[str] = [
         primary key (bureau_id, period)
     );
     """,
+    # 5 -> 6: 督办. A leader opens an action on a target for a bureau with a due date; the bureau records
+    # measures and progress and asks to close; the leader closes or reopens. Append-only steps; an
+    # action's state is that of its newest step.
+    """
+    create sequence if not exists action_seq start 1;
+    create table if not exists actions (
+        action_id integer primary key,
+        target_id varchar not null,
+        bureau_id varchar not null,
+        asked varchar not null,
+        due_date date not null,
+        opened_by varchar not null,
+        opened_at timestamp not null
+    );
+    create sequence if not exists action_step_seq start 1;
+    create table if not exists action_steps (
+        step_id integer primary key,
+        action_id integer not null,
+        kind varchar not null,
+        note varchar not null,
+        user_name varchar not null,
+        step_at timestamp not null
+    );
+    """,
 ]
 
 # current_observations: the latest revision of each (kpi, district, month).

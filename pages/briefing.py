@@ -1,5 +1,9 @@
 """简报导出 Briefing export: the deck, PDF, workbook and charts leadership takes into a meeting.
 
+Filters (status, section, bureau, targets) choose the targets; the 简报形式 radio chooses the
+exception-first pack (default: a slide per target needing attention, every target in the appendix) or
+the full deck (a slide per target).
+
 UI only: monitor.briefing builds the files. They are built into a temporary directory and kept in
 session state as bytes, so the download buttons still work after the reruns each click causes.
 """
@@ -14,8 +18,9 @@ import streamlit as st
 
 from dashboard import data, session, ui
 from dashboard.ui import T
-from monitor import briefing
+from monitor import briefing, fmt
 from monitor.fmt import plain
+from monitor.style import STATUS_ORDER
 
 session.require("briefing")
 
@@ -37,7 +42,7 @@ sections_of = dict(zip(card["target_id"], card["section"], strict=True))
 st.title(T("nav_briefing"))
 st.caption(T("brief_intro", month=ui.month(as_of)))
 
-c1, c2 = st.columns(2)
+c1, c2, c3 = st.columns(3)
 with c1:
     sections = ui.kept_multiselect(T("f_section"), list(dict.fromkeys(card["section"])), "br_section")
 with c2:
@@ -47,7 +52,13 @@ with c2:
         "br_bureau",
         format_func=lambda b: str(bureau_names.get(b, b)),
     )
+with c3:
+    statuses = ui.kept_multiselect(
+        T("f_status"), list(STATUS_ORDER), "br_status", format_func=lambda s: fmt.status(s, lang)
+    )
 pool = card
+if statuses:
+    pool = pool[pool["status"].isin(statuses)]
 if sections:
     pool = pool[pool["section"].isin(sections)]
 if chosen_bureaus:
@@ -59,11 +70,26 @@ chosen_targets = ui.kept_multiselect(
     format_func=lambda i: f"{sections_of.get(i, '')} · {names.get(i, i)}",
 )
 selected = [t for t in pool["target_id"] if not chosen_targets or t in chosen_targets]
-st.caption(T("brief_count", n=len(selected), slides=len(selected) + 3) if selected else T("no_match"))
+kinds = {"pack": T("pack_kind_exceptions"), "full": T("pack_kind_full")}
+kind = st.radio(T("pack_kind"), list(kinds), format_func=kinds.get, key="br_pack", horizontal=True)
+full = kind == "full"
+if not selected:
+    st.caption(T("no_match"))
+elif full:
+    st.caption(T("brief_count", n=len(selected), slides=len(selected) + 3))
+else:
+    # the pack's rule (BriefingData.attention): a status needing attention, or worse than last month
+    worse = set(data.changes(as_of).query("direction == 'worse'")["target_id"])
+    chosen_rows = card[card["target_id"].isin(selected)]
+    attention = int(
+        (chosen_rows["status"].isin(briefing.ATTENTION_STATUSES) | chosen_rows["target_id"].isin(worse)).sum()
+    )
+    appendix = -(-len(selected) // briefing.APPENDIX_ROWS)
+    st.caption(T("pack_count", n=len(selected), attention=attention, slides=2 + attention + 1 + appendix))
 
 # what the files on offer were built from; a change of filter, month, language or of the choice to
 # include figures pending review (data.con() hands build_briefing a cursor with them only then) makes them stale
-signature = (str(as_of), lang, tuple(selected), data.including_pending())
+signature = (str(as_of), lang, tuple(selected), data.including_pending(), full)
 
 if st.button(T("brief_generate"), type="primary", disabled=not selected, key="br_generate"):
     bar = st.progress(0.0, text=T("brief_started"))
@@ -75,7 +101,7 @@ if st.button(T("brief_generate"), type="primary", disabled=not selected, key="br
     try:
         with tempfile.TemporaryDirectory(prefix="briefing-") as tmp:
             result = briefing.build_briefing(
-                data.con(), data.config(), as_of, tmp, targets=selected, lang=lang, progress=report
+                data.con(), data.config(), as_of, tmp, targets=selected, lang=lang, progress=report, full=full
             )
             stem = f"{T('brief_file_stem')}_{ui.month(as_of)}".replace(" ", "_")
             files = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, reminder_views, session, ui
+from dashboard import action_views, data, reminder_views, session, ui
 from dashboard.ui import T
 from monitor import charts, reporting
 from monitor.style import STATUS_ORDER
@@ -64,3 +64,5 @@ st.plotly_chart(
 )
 shown = mine[["period", "received", "on_time", "due_date", "first_submitted_at"]].iloc[::-1]
 st.dataframe(data.records(shown, lang), hide_index=True, width="stretch")
+
+action_views.bureau_section(bureau)  # 督办: actions not closed per bureau, then the picked bureau's

@@ -1,13 +1,15 @@
-"""总览 Overview: status tiles and the scorecard of every target, grouped by what is due next or by
-the policy's own sections (with the activity indicators each section collects)."""
+"""总览 Overview: what changed since last month (本月变化), status tiles with their arrows and the
+scorecard of every target, grouped by what is due next or by the policy's own sections (with the
+activity indicators each section collects)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, explanation_form, sections, session, ui
+from dashboard import change_views, data, explanation_form, sections, session, ui
 from dashboard.ui import T
+from monitor import fmt
 from monitor.fmt import ATTENTION_RANK
 from monitor.style import STATUS_ORDER
 
@@ -15,17 +17,20 @@ session.require("overview")
 as_of = ui.require_data()
 lang = ui.lang()
 card = data.scorecard(as_of)
+moved = data.changes(as_of)  # the engine run for this month and the previous one
 bureaus = data.reference("bureaus").set_index("bureau_id")[f"name_{lang}"]
 
 st.title(T("nav_overview"))
 st.caption(f"{T('app_subtitle')} · {T('as_of')} {ui.month(as_of)} · {T('targets_count', n=len(card))}")
+change_views.section(as_of, card, moved)
 with st.expander(T("structure_title")):
     st.markdown(T("structure_body"))
 
 counts = card["status"].value_counts()
+arrows = change_views.tile_changes(moved)
 for col, status in zip(st.columns(len(STATUS_ORDER)), STATUS_ORDER, strict=True):
     with col:
-        ui.status_tile(status, counts.get(status, 0))
+        ui.status_tile(status, counts.get(status, 0), arrows[status])
 
 card = card.assign(
     group=card["kind"]
@@ -35,7 +40,9 @@ card = card.assign(
     bureau=card["lead_bureau"].map(bureaus).fillna(card["lead_bureau"]),
     rank=card["status"].map(ATTENTION_RANK),
     gap=card["progress"].fillna(0) - card["time_elapsed"].fillna(0),
+    change=card["target_id"].map(dict(zip(moved["target_id"], moved["direction"], strict=True))).fillna("same"),
 )
+with_actions = change_views.has_actions()  # the 督办 column of dashboard/action_views.py, when installed
 
 active = sum(bool(ui.kept_value(k)) for k in ("ov_section", "ov_bureau", "ov_status", "ov_year"))
 # filters in force are never hidden: a scorecard that shows fewer targets says why
@@ -95,9 +102,10 @@ if shown.empty and not listed:
 
 def table(frame: pd.DataFrame) -> pd.DataFrame:
     unit_zh, unit_en = frame["unit_zh"], frame["unit_en"]
-    return pd.DataFrame(
+    columns = pd.DataFrame(
         {
-            # status first: what leadership reads before anything else
+            # the move since last month (▲ ▼ ★), then the status: what leadership reads first
+            T("change_col"): [fmt.direction_mark(d) for d in frame["change"]],
             T("col_status"): [ui.status_text(s) for s in frame["status"]],
             # the lead bureau's explanation in force beside the status (进展情况, cut to a line)
             T("col_explanation"): explanation_form.beside_status(frame, as_of),
@@ -120,6 +128,10 @@ def table(frame: pd.DataFrame) -> pd.DataFrame:
             T("col_reason"): frame[f"reason_{lang}"],
         }
     )
+    if with_actions:  # open actions beside the lead bureau that acts on them
+        place = columns.columns.get_loc(T("col_bureau")) + 1
+        columns.insert(place, T("change_col_actions"), change_views.action_counts(list(frame["target_id"])))
+    return columns
 
 
 config = {
@@ -131,6 +143,7 @@ config = {
     T("col_status"): st.column_config.TextColumn(T("col_status"), width=112),
     T("col_explanation"): st.column_config.TextColumn(T("col_explanation"), width="medium"),
     T("col_section"): st.column_config.TextColumn(T("col_section"), width="medium"),
+    T("change_col"): st.column_config.TextColumn(T("change_col"), width=48),
 }
 
 if grouping == "section":

@@ -1,12 +1,12 @@
 """指标详情 Target detail: trajectory, forecast, districts, source sentence, bureaus, the activity
-indicators of the target's policy section, submissions."""
+indicators of the target's policy section, explanations, follow-up actions (督办), submissions."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, decisions, explanation_form, sections, session, ui, workflow
+from dashboard import action_views, data, decisions, explanation_form, sections, session, ui, workflow
 from dashboard.ui import T
 from monitor import charts, fmt
 from monitor.fmt import ATTENTION_RANK
@@ -118,6 +118,9 @@ if not indicators.empty:
 
 # 情况说明: the lead bureau's explanations by month and the notes of this month's figures (text only)
 explanation_form.detail_section(target_id, row["kpi_id"], as_of)
+
+# 督办: the follow-up actions on this target; leaders open and decide, the bureau answers (text only)
+action_views.detail_section(user, target_id)
 
 st.subheader(T("submissions_behind"))
 subs = data.kpi_submissions(row["kpi_id"])

@@ -76,7 +76,8 @@ def collected(tmp_path: Path, assumed_cfg: TargetsConfig) -> briefing.BriefingDa
     con = db.connect(tmp_path / "w.duckdb")
     try:
         db.load_reference(con, assumed_cfg)
-        return briefing.collect(con, assumed_cfg, AS_OF, targets=[ASSUMED_ID, PLAIN_ID, "bus_coverage_100"])
+        # the full deck: a slide for every target, whatever its status (issue 15's default pack has fewer)
+        return briefing.collect(con, assumed_cfg, AS_OF, targets=[ASSUMED_ID, PLAIN_ID, "bus_coverage_100"], full=True)
     finally:
         con.close()
 

@@ -23,7 +23,8 @@ def data(demo_db: Path) -> briefing.BriefingData:
         collected = briefing.collect(con, load_targets(), "2026-10", targets=TARGETS)
     finally:
         con.close()
-    return dataclasses.replace(collected, generated_at=dt.datetime(2026, 11, 2, 9, 30))
+    # the full deck: a page for each target whatever its status (the default pack is tests/test_pack.py's)
+    return dataclasses.replace(collected, generated_at=dt.datetime(2026, 11, 2, 9, 30), full=True)
 
 
 def render(data: briefing.BriefingData) -> str:

@@ -587,6 +587,10 @@ def test_reporter_and_leader_in_the_browser(known: dict[str, str], demo_db: Path
             nav("/briefing")
             expect(main.get_by_role("heading", name="简报导出")).to_be_visible()
             expect(main.get_by_role("button", name="下载PPT")).to_have_count(0)  # nothing generated yet
+            # the full deck (one slide per target): the default pack would put an on-track target in the appendix
+            main.get_by_text("完整简报（每项目标一页）", exact=True).click()  # the label: the input is hidden
+            expect(main.get_by_role("radio", name="完整简报（每项目标一页）")).to_be_checked()
+            settle()
             main.get_by_role("combobox", name=re.compile("^目标")).click()
             page.keyboard.type(expected["name"][:8])
             page.get_by_role("option", name=re.compile(re.escape(expected["name"]))).click()

@@ -56,10 +56,10 @@ def test_every_page_file_is_declared_once_and_requires_its_own_key() -> None:
 
 def test_roles_see_the_pages_they_saw_before_the_page_table() -> None:
     monitor = ["overview", "detail", "districts", "bureaus", "quality"]
-    assert [p.key for p in page_table.allowed("leader")] == [*monitor, "briefing"]
+    assert [p.key for p in page_table.allowed("leader")] == [*monitor, "briefing", "print"]
     assert [p.key for p in page_table.allowed("reporter")] == [*monitor, "upload", "briefing"]
     assert [p.key for p in page_table.allowed("approver")] == [*monitor, "review", "briefing"]
-    assert [p.key for p in page_table.allowed("admin")] == [*monitor, "upload", "review", "briefing", "admin"]
+    assert [p.key for p in page_table.allowed("admin")] == [*monitor, "upload", "review", "briefing", "print", "admin"]
     assert not page_table.may_open("leader", "upload")
     assert not page_table.may_open("reporter", "admin")
     assert not page_table.may_open("reporter", "review")

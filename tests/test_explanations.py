@@ -257,7 +257,8 @@ def collected(warehouse: Warehouse, cfg: TargetsConfig) -> briefing.BriefingData
         problems="用地指标紧张",
         next_steps="7月协调用地",
     )
-    return briefing.collect(warehouse.con, cfg, "2025-06", targets=["rental_15k", "talent_apartments_5k"])
+    # the full deck: a slide for every target, whatever its status (issue 15's default pack has fewer)
+    return briefing.collect(warehouse.con, cfg, "2025-06", targets=["rental_15k", "talent_apartments_5k"], full=True)
 
 
 def test_the_workbook_has_an_explanations_sheet_and_figure_notes(
@@ -327,7 +328,7 @@ def test_a_long_explanation_is_cut_to_a_line_on_the_slide() -> None:
 def test_the_pdf_page_carries_the_explanation_as_text(warehouse: Warehouse, cfg: TargetsConfig) -> None:
     behind_on_rental(warehouse, cfg)
     saved(warehouse, cfg, month="2025-06", progress_text="<b>6月</b> & [开工](http://x)")
-    data = briefing.collect(warehouse.con, cfg, "2025-06", targets=["rental_15k"])
+    data = briefing.collect(warehouse.con, cfg, "2025-06", targets=["rental_15k"], full=True)
     svgs = {key: b"<svg xmlns='http://www.w3.org/2000/svg'/>" for key in ["summary", "rental_15k"]}
     page = briefing.briefing_html(data, svgs)
     assert '<img class="chart short"' in page  # the chart gives room to the text below it

@@ -24,9 +24,9 @@ import duckdb
 from monitor import target_settings
 from monitor.briefing import browser as chromium
 from monitor.briefing.data import collect
-from monitor.briefing.deck import write_deck
-from monitor.briefing.figures import ChartJob, summary_job, target_job
+from monitor.briefing.figures import ChartJob, compact_png, summary_job, target_job
 from monitor.briefing.model import BriefingError, BriefingResult, ChartFile, ProgressCallback
+from monitor.briefing.pack import write_deck
 from monitor.briefing.pdf import briefing_html
 from monitor.briefing.workbook import write_workbook
 from monitor.i18n import Lang
@@ -55,6 +55,7 @@ async def _build(
     filters: dict[str, Iterable[str] | str | None],
     lang: Lang,
     progress_cb: ProgressCallback | None,
+    full: bool,
 ) -> BriefingResult:
     """The whole run in one browser session (see the module docstring for what overlaps)."""
     started = time.perf_counter()
@@ -65,9 +66,10 @@ async def _build(
     opening = asyncio.create_task(browser.open())
     tasks: list[asyncio.Task[tuple[ChartJob, bytes]]] = []
     try:
-        data = await asyncio.to_thread(collect, con, cfg, as_of, lang=lang, **filters)  # type: ignore[arg-type]
+        data = await asyncio.to_thread(collect, con, cfg, as_of, lang=lang, full=full, **filters)  # type: ignore[arg-type]
         timings["collect_s"] = time.perf_counter() - started
-        total, done = len(data.card) + 1 + 3, 0  # the charts, then the PDF, the deck and the workbook (with the zip)
+        slide_rows = data.slide_rows()  # the targets with a slide: only they need a chart
+        total, done = len(slide_rows) + 1 + 3, 0  # the charts, then the PDF, the deck and the workbook (with the zip)
 
         def step(label: str) -> None:
             nonlocal done
@@ -87,12 +89,12 @@ async def _build(
             svg = await browser.calc_fig(job.fig, opts={"format": "svg", "width": job.width, "height": job.height})
             png = await asyncio.wait_for(chromium.rasterise(await work_tab, svg, job), chromium.RENDER_TIMEOUT_S)
             job.svg.write_bytes(svg)
-            job.png.write_bytes(png)
+            job.png.write_bytes(await asyncio.to_thread(compact_png, png))
             return job, svg
 
         jobs = [await asyncio.to_thread(summary_job, data, chart_dir)]
         tasks.append(asyncio.create_task(render(jobs[0])))
-        for position, row in enumerate(data.card.to_dict("records"), start=1):
+        for position, row in enumerate(slide_rows.to_dict("records"), start=1):
             # built one at a time in a worker thread (the connection is never used by two threads at once)
             job = await asyncio.to_thread(target_job, con, cfg, data, position, row, chart_dir)
             jobs.append(job)
@@ -150,7 +152,7 @@ async def _build(
     timings["total_s"] = time.perf_counter() - started
     return BriefingResult(
         out_dir=out, as_of=data.as_of, lang=lang, target_ids=list(data.card["target_id"]), charts=chart_files,
-        deck=deck, pdf=pdf, workbook=workbook, charts_zip=zipped, timings=timings,
+        deck=deck, pdf=pdf, workbook=workbook, charts_zip=zipped, timings=timings, full=full,
     )  # fmt: skip
 
 
@@ -165,10 +167,13 @@ def build_briefing(
     targets: Iterable[str] | str | None = None,
     lang: Lang = "zh",
     progress: ProgressCallback | None = None,
+    full: bool = False,
 ) -> BriefingResult:
     """Write the briefing for the targets matching every filter (all targets without filters).
 
     ``sections`` are policy sections ("三(二)"), ``bureaus`` lead bureau ids, ``targets`` target ids.
+    The deck and the PDF are the exception-first pack (monitor.briefing.pack), or with ``full`` one
+    slide per target; charts are rendered for the targets with a slide only.
     ``progress(i, n, label)`` is called with i = 0 once the data is read, then after each chart and
     each file (i = 1..n), from the calling thread (unless an event loop already runs there).
     Any failure is raised as BriefingError (the cause chained); the browser is always closed. Files
@@ -180,7 +185,7 @@ def build_briefing(
     cfg = target_settings.effective(cfg, con)  # the baselines and deadlines in force, confirmed items marked
     with _BROWSER_LOCK:
         try:
-            return chromium.run_sync(_build(con, cfg, as_of, Path(out_dir), filters, lang, progress))
+            return chromium.run_sync(_build(con, cfg, as_of, Path(out_dir), filters, lang, progress, full))
         except BriefingError:
             raise
         except Exception as exc:

@@ -9,11 +9,23 @@ from collections.abc import Iterable, Sequence
 import duckdb
 import pandas as pd
 
-from monitor import explanations, fmt, progress, queries, reporting, review
+from monitor import explanations, fmt, progress, queries, reminders, reporting, review
 from monitor.briefing.model import BriefingData, BriefingError
 from monitor.commitments import commitment_states
 from monitor.i18n import Lang
 from monitor.targets import TargetsConfig
+
+# Changes since last month and follow-up actions are written by two other features of issue 15; the
+# pack shows them when their modules are installed and leaves their columns out when not.
+try:
+    from monitor.progress.changes import changes as _changes
+    from monitor.progress.changes import totals as _change_totals
+except ImportError:
+    _changes = _change_totals = None
+try:
+    from monitor.actions import open_actions as _open_actions
+except ImportError:
+    _open_actions = None
 
 REPORTING_COLUMNS = [
     "bureau_id", "bureau", "expected", "received", "on_time", "completeness", "timeliness",
@@ -112,9 +124,11 @@ def collect(
     bureaus: Iterable[str] | str | None = None,
     targets: Iterable[str] | str | None = None,
     lang: Lang = "zh",
+    full: bool = False,
 ) -> BriefingData:
     """Read what the briefing shows. Without filters the reporting sheet covers every bureau; with
-    filters, the bureaus leading the selected targets (those whose reports the meeting discusses)."""
+    filters, the bureaus leading the selected targets (those whose reports the meeting discusses).
+    The gaps slide is always the app's whole 催报 list for the month (``gaps``)."""
     as_of = progress.month_start(as_of)
     card = progress.scorecard(con, as_of, cfg=cfg)
     chosen = select_targets(card, sections=sections, bureaus=bureaus, targets=targets).reset_index(drop=True)
@@ -130,6 +144,7 @@ def collect(
     status = queries.reporting_status(con, cfg.policy.start, as_of, cfg.reporting.due_day)
     if any(_as_list(f) for f in (sections, bureaus, targets)):
         status = status[status["bureau_id"].isin(set(chosen["lead_bureau"]))]
+    changed = month_changes(con, cfg, as_of, ids)
     return BriefingData(
         as_of=as_of,
         lang=lang,
@@ -145,7 +160,29 @@ def collect(
         commitments=_commitments(
             con, cfg, as_of, chosen, bureaus, filtered=any(_as_list(f) for f in (sections, bureaus, targets))
         ),
+        full=full,
+        changes=changed,
+        change_totals=None if changed is None or _change_totals is None else _change_totals(con, as_of, cfg, changed),
+        actions=None if _open_actions is None else _open_actions(con, ids),
+        gaps=gaps(con, cfg, as_of),
     )
+
+
+def month_changes(
+    con: duckdb.DuckDBPyConnection, cfg: TargetsConfig, as_of: dt.date, ids: list[str]
+) -> pd.DataFrame | None:
+    """monitor.progress.changes for the selected targets (None when that module is not installed)."""
+    if _changes is None:
+        return None
+    frame = _changes(con, as_of, cfg)
+    return frame[frame["target_id"].isin(ids)].reset_index(drop=True)
+
+
+def gaps(con: duckdb.DuckDBPyConnection, cfg: TargetsConfig, as_of: dt.date) -> list[reminders.OpenReport]:
+    """The reporting gaps of ``as_of``'s month: monitor.reminders.open_reports, the function behind the
+    data-quality and bureaus pages' 催报 list, asked on the day after the month's due day (the first
+    day on which ``as_of`` is the reporting month), so deck and app list the same bureaus."""
+    return reminders.open_reports(con, cfg, reminders.due_date(as_of, cfg) + dt.timedelta(days=1))
 
 
 def _commitments(

@@ -1,25 +1,24 @@
-"""The PowerPoint deck (16:9): cover, summary, one slide per target (its chart and reason), missing
-reports. Every run names Noto Sans CJK SC as latin and east-asian font, so Chinese text looks the
-same on every machine that opens the deck."""
+"""The PowerPoint deck's slides (16:9): cover, summary, a target's slide (its chart, reason,
+explanation and open actions) and the drawing primitives; monitor.briefing.pack puts them in order
+(exception-first pack or full deck) and adds the gaps and appendix slides. Every run names Noto Sans
+CJK SC as latin and east-asian font, so Chinese text looks the same on every machine that opens the deck."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from lxml import etree
-from pptx import Presentation
 from pptx.dml.color import RGBColor
 from pptx.enum.shapes import MSO_SHAPE
 from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
 from pptx.oxml.ns import qn
 from pptx.slide import Slide
 from pptx.text.text import TextFrame, _Paragraph
-from pptx.util import Emu, Inches, Pt
+from pptx.util import Inches, Pt
 
 from monitor import explanations, fmt
-from monitor.briefing.layout import SLIDE_H_IN, SLIDE_W_IN, title_pt
+from monitor.briefing.layout import SLIDE_W_IN, title_pt
 from monitor.briefing.model import CJK_FONT, BriefingData, ChartFile
 from monitor.style import STATUS_COLORS, STATUS_ORDER
 
@@ -201,8 +200,12 @@ def _summary(prs: Any, data: BriefingData, chart: ChartFile, page: int) -> None:
         tf.vertical_anchor = MSO_ANCHOR.MIDDLE
         _paragraph(tf, data.status_text(s), size=13, bold=True, color="FFFFFF", first=True, align=PP_ALIGN.CENTER)
         _paragraph(tf, str(counts[s]), size=22, bold=True, color="FFFFFF", align=PP_ALIGN.CENTER)
+    changes = data.changes_line()
+    shift = 0.4 if changes else 0.0  # the 本月变化 line under the tiles pushes the table down
+    if changes:
+        _textbox(slide, 0.5, 2.12, 12.3, 0.4, [(changes, 14, True, _INK)])
     worst = data.worst()
-    _textbox(slide, 0.5, 2.2, 7.9, 0.4, [(data.t("brief_worst", n=len(worst)), 15, True, _INK)])
+    _textbox(slide, 0.5, 2.2 + shift, 7.9, 0.4, [(data.t("brief_worst", n=len(worst)), 15, True, _INK)])
     rows, fills = [], {}
     for i, r in enumerate(worst.to_dict("records")):
         rows.append(
@@ -212,8 +215,10 @@ def _summary(prs: Any, data: BriefingData, chart: ChartFile, page: int) -> None:
         fills[(i, 5)] = STATUS_COLORS[r["status"]]
     header = ["#", data.t("col_section"), data.t("col_target"), data.t("col_bureau"), data.t("col_progress"),
               data.t("col_status")]  # fmt: skip
-    _table(slide, 0.5, 2.6, [0.3, 0.6, 3.75, 1.6, 0.65, 1.1], header, rows, size=9, row_height=0.34, fills=fills)
-    slide.shapes.add_picture(str(chart.png), Inches(8.6), Inches(2.2), width=Inches(4.45))
+    row_height = 0.34 if not shift else 0.31
+    _table(slide, 0.5, 2.6 + shift, [0.3, 0.6, 3.75, 1.6, 0.65, 1.1], header, rows, size=9, row_height=row_height,
+           fills=fills)  # fmt: skip
+    slide.shapes.add_picture(str(chart.png), Inches(8.6), Inches(2.2 + shift), width=Inches(4.45 - shift))
     _footer(slide, data, page)
 
 
@@ -221,17 +226,15 @@ def _target_slide(prs: Any, data: BriefingData, row: dict[str, Any], chart: Char
     slide = prs.slides.add_slide(prs.slide_layouts[5])
     _title(slide, str(row[f"name_{data.lang}"]), size=24)
     _textbox(slide, 0.5, 1.0, 12.3, 0.4, [(data.meta(row), 13, False, _MUTED)])
-    bureau = data.bureau(str(row.get("expl_bureau")))
-    explained = explanations.briefing_lines(row, data.lang, bureau, SLIDE_LINE_CHARS)
-    # with an explanation the chart gives up its lower part to it: 7.5 x 4.22 in, the text below
-    chart_width = 7.5 if explained else 8.8  # 8.8 x 4.95 in without
+    lines_below = below_chart(data, row)
+    # text under the chart takes its lower part: 7.5 x 4.22 in with an explanation or actions, 6.3 x
+    # 3.54 in with both, 8.8 x 4.95 in with neither
+    chart_width = CHART_WIDTHS[min(len(lines_below), 2)]
     slide.shapes.add_picture(str(chart.png), Inches(0.4), Inches(1.38), width=Inches(chart_width))
-    if explained:
-        heading, *texts = explained
-        _textbox(
-            slide, 0.5, 5.62, 8.7, 0.74,
-            [(heading, 10, True, _INK), *((line, 9, False, _INK) for line in texts)],
-        )  # fmt: skip
+    text_lines = [(line, 10 if first else 9, first, _INK) for block in lines_below for first, line in _headed(block)]
+    if text_lines:
+        top = 1.38 + chart_width * 9 / 16 + 0.04
+        _textbox(slide, 0.5, top, 8.7, 6.36 - top, text_lines)
     _badge(slide, data, row["status"], 9.45, 1.5, 3.4, 0.6)
     terms = data.terms(row)
     note = data.assumed_note(row)
@@ -255,37 +258,25 @@ def _target_slide(prs: Any, data: BriefingData, row: dict[str, Any], chart: Char
     _footer(slide, data, page)
 
 
-def _closing(prs: Any, data: BriefingData, page: int) -> None:
-    slide = prs.slides.add_slide(prs.slide_layouts[5])
-    _title(slide, data.t("brief_missing_title"))
-    missing = data.missing()
-    month = data.month(data.as_of)
-    if missing.empty:
-        _textbox(slide, 0.5, 1.3, 12.3, 0.6, [(data.t("brief_missing_none", month=month), 18, False, _INK)])
-    else:
-        _textbox(slide, 0.5, 1.15, 12.3, 0.45, [(data.t("brief_missing_intro", month=month), 15, False, _INK)])
-        rows = [[r["bureau"], str(r["missing_count"]), r["missing_months"]] for r in missing.to_dict("records")]
-        dense = len(rows) > 12
-        _table(
-            slide, 0.5, 1.7, [3.6, 1.3, 7.4],
-            [data.t("col_bureau"), data.t("brief_missing_count"), data.t("brief_missing_months")], rows,
-            size=9 if dense else 12, row_height=0.22 if dense else 0.4,
-        )  # fmt: skip
-    _footer(slide, data, page)
+CHART_WIDTHS = (8.8, 7.5, 6.3)  # a target chart's width (in) with 0, 1 or 2 text blocks under it
+ACTIONS_SHOWN = 3  # open actions listed under a chart; more are counted ("另有2项")
 
 
-def write_deck(data: BriefingData, charts_by_key: dict[str, ChartFile], path: Path) -> Path:
-    """Cover, summary, one slide per target (its chart and reason), missing reports: 16:9."""
-    prs = Presentation()
-    prs.slide_width, prs.slide_height = Emu(int(Inches(SLIDE_W_IN))), Emu(int(Inches(SLIDE_H_IN)))
-    core = prs.core_properties
-    core.title = f"{data.t('brief_title')} {data.month(data.as_of)}"
-    core.subject = data.as_of_label
-    core.author = "0477 monitor"
-    _cover(prs, data)
-    _summary(prs, data, charts_by_key["summary"], 2)
-    for i, row in enumerate(data.card.to_dict("records"), start=3):
-        _target_slide(prs, data, row, charts_by_key[str(row["target_id"])], i)
-    _closing(prs, data, len(data.card) + 3)
-    prs.save(str(path))
-    return path
+def below_chart(data: BriefingData, row: dict[str, Any]) -> list[list[str]]:
+    """The text blocks under a target's chart, each a heading then lines: the lead bureau's latest
+    explanation (explanations.briefing_lines) and the target's open follow-up actions; a block is []
+    when there is nothing to say. The slide and the PDF page show the same blocks."""
+    bureau = data.bureau(str(row.get("expl_bureau")))
+    explained = explanations.briefing_lines(row, data.lang, bureau, SLIDE_LINE_CHARS)
+    actions = data.open_actions(str(row["target_id"]))
+    acted: list[str] = []
+    if actions:
+        acted = [data.t("pack_actions_heading", n=len(actions))]
+        acted += [data.action_line(a) for a in actions[:ACTIONS_SHOWN]]
+        if len(actions) > ACTIONS_SHOWN:
+            acted.append(data.t("pack_actions_more", n=len(actions) - ACTIONS_SHOWN))
+    return [block for block in (explained, acted) if block]
+
+
+def _headed(block: list[str]) -> list[tuple[bool, str]]:
+    return [(i == 0, line) for i, line in enumerate(block)]

@@ -20,15 +20,31 @@ from monitor.i18n import Lang
 from monitor.style import STATUS_ORDER
 
 if TYPE_CHECKING:
+    from monitor.reminders import OpenReport
     from monitor.targets import Target
 
 ProgressCallback = Callable[[int, int, str], None]
 
 CJK_FONT = "Noto Sans CJK SC"  # set on every PowerPoint run (latin and east-asian) and workbook cell
 WORST_N = 10  # rows of the "needs attention" table on the summary slide and page
+# the statuses that put a target in the default pack (with any target worse than last month)
+ATTENTION_STATUSES = ("off_track", "overdue", "at_risk")
+GAP_KPI_CHARS = 60  # the KPIs a bureau has not reported, on the gaps slide: about 3 lines of the column
+APPENDIX_ROWS = 15  # appendix rows per slide / page: 16 x 0.33 in at 11 pt (with the header) fit below the title
 
 # the one rule for every exported file (monitor.export_safe): text starting = + - @ gets a quote
 safe_cell = export_safe.safe_cell
+
+
+def direction_mark(direction: str | None) -> str:
+    """▲ better or achieved, ▼ worse, "" otherwise: fmt.direction_mark (the overview's marks) when the
+    changes feature has added it, else the same two symbols."""
+    if direction is None:
+        return ""
+    shared = getattr(fmt, "direction_mark", None)
+    if shared is not None:
+        return str(shared(direction))
+    return {"worse": "▼", "better": "▲", "achieved": "▲"}.get(direction, "")
 
 
 class BriefingError(RuntimeError):
@@ -61,6 +77,7 @@ class BriefingResult:
     workbook: Path
     charts_zip: Path
     timings: dict[str, float] = field(default_factory=dict)
+    full: bool = False  # the full deck (one slide per target) rather than the exception-first pack
 
     @property
     def paths(self) -> list[Path]:
@@ -94,6 +111,17 @@ class BriefingData:
     commitments: pd.DataFrame = field(default_factory=pd.DataFrame)
     # figures pending review are counted (the leader's labelled choice, monitor.review.including_pending)
     pending: bool = False
+    # True: one slide per selected target in policy order (the full deck); False: the exception-first
+    # pack (only the targets needing attention get a slide, then the gaps and the appendix)
+    full: bool = False
+    # monitor.progress.changes.changes for the card's targets; None when that module is not available
+    changes: pd.DataFrame | None = None
+    # monitor.progress.changes.totals of those rows: the counts the overview's 本月变化 panel opens with
+    change_totals: dict[str, int] | None = None
+    # monitor.actions.open_actions for the card's targets; None when that module is not available
+    actions: pd.DataFrame | None = None
+    # the reporting month's missing and late reports: monitor.reminders.open_reports, the app's 催报 list
+    gaps: list[OpenReport] = field(default_factory=list)
 
     def t(self, key: str, **kwargs: object) -> str:
         return i18n.t(key, self.lang, **kwargs)
@@ -171,13 +199,109 @@ class BriefingData:
         vc = self.card["status"].value_counts()
         return {s: int(vc.get(s, 0)) for s in STATUS_ORDER}
 
+    def _by_attention(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Rows in attention order: status (fmt.ATTENTION_RANK, worst first), then the largest gap
+        between progress and time elapsed, then policy order."""
+        rank = frame["status"].map(fmt.ATTENTION_RANK)
+        gap = frame["progress"].fillna(0) - frame["time_elapsed"].fillna(0)
+        ordered = frame.assign(_rank=rank, _gap=gap, _pos=range(len(frame)))
+        return ordered.sort_values(["_rank", "_gap", "_pos"], kind="stable").drop(columns=["_rank", "_gap", "_pos"])
+
     def worst(self, n: int = WORST_N) -> pd.DataFrame:
-        """The n targets that need attention most: status order (fmt.ATTENTION_RANK, worst first),
-        then the largest gap between progress and time elapsed, then policy order."""
-        rank = self.card["status"].map(fmt.ATTENTION_RANK)
-        gap = self.card["progress"].fillna(0) - self.card["time_elapsed"].fillna(0)
-        ordered = self.card.assign(_rank=rank, _gap=gap, _pos=range(len(self.card)))
-        return ordered.sort_values(["_rank", "_gap", "_pos"], kind="stable").head(n)
+        """The n targets that need attention most (attention order)."""
+        return self._by_attention(self.card).head(n)
+
+    def direction(self, target_id: str) -> str | None:
+        """The target's change since last month (worse / better / achieved / same / new), None unknown."""
+        if self.changes is None or self.changes.empty:
+            return None
+        found = self.changes.loc[self.changes["target_id"] == target_id, "direction"]
+        return None if found.empty else str(found.iloc[0])
+
+    def attention(self) -> pd.DataFrame:
+        """The targets the pack gives a slide: off track, overdue or at risk, or worse than last
+        month (whatever the status now), in attention order."""
+        worse = {tid for tid in self.card["target_id"] if self.direction(str(tid)) == "worse"}
+        keep = self.card["status"].isin(ATTENTION_STATUSES) | self.card["target_id"].isin(worse)
+        return self._by_attention(self.card[keep]).reset_index(drop=True)
+
+    def slide_rows(self) -> pd.DataFrame:
+        """The targets with a slide (and a chart): all in policy order in the full deck, else attention()."""
+        return self.card if self.full else self.attention()
+
+    def change_counts(self) -> dict[str, int] | None:
+        """worse / better / achieved targets, new figures and revisions this month, counted as the
+        overview's 本月变化 panel counts them (monitor.progress.changes.totals); None without changes."""
+        return self.change_totals
+
+    def changes_line(self) -> str:
+        """本月变化：▼ 3项变差 · ▲ 2项好转 · ▲ 1项新完成 · 新报数据 40条 · 修订 2条 ("" without changes)."""
+        counts = self.change_counts()
+        if counts is None:
+            return ""
+        return self.t("pack_changes_line", **counts)
+
+    def open_actions(self, target_id: str) -> list[dict[str, Any]]:
+        """The target's open follow-up actions (督办), overdue first, then by due date (the order of
+        monitor.actions.open_actions); [] without any, or without the actions module."""
+        if self.actions is None or self.actions.empty:
+            return []
+        mine = self.actions[self.actions["target_id"] == target_id]
+        order = ["overdue", "due_date", "action_id"]
+        return mine.sort_values(order, ascending=[False, True, True], kind="stable").to_dict("records")
+
+    def action_line(self, action: dict[str, Any]) -> str:
+        """督办：<asked>（<bureau>，截止2026年12月15日） with 逾期 when overdue (the due day words are
+        monitor.reminders.full_date's, as on the 催报 list)."""
+        from monitor import reminders  # the reminders module imports the warehouse layer: only when drawn
+
+        due = action.get("due_date")
+        due_text = "" if due is None or pd.isna(due) else reminders.full_date(pd.Timestamp(due).date(), self.lang)
+        key = "pack_action_overdue" if bool(action.get("overdue")) else "pack_action"
+        bureau = self.bureau(str(action.get("bureau_id", "")))
+        return self.t(key, asked=str(action.get("asked", "")), bureau=bureau, due=due_text)
+
+    def appendix_rows(self) -> list[list[str]]:
+        """Every selected target, policy order: section, target, status (with the change mark), figure,
+        target value, lead bureau."""
+        rows = []
+        for r in self.card.to_dict("records"):
+            direction = self.direction(str(r["target_id"]))
+            mark = direction_mark(direction)
+            status = self.status_text(r["status"]) + (f" {mark}" if mark else "")
+            rows.append(
+                [str(r["section"]), str(r[f"name_{self.lang}"]), status, self.number(r["actual"], r),
+                 self.number(r["target_value"], r), self.bureau(str(r["lead_bureau"]))]
+            )  # fmt: skip
+        return rows
+
+    def appendix_pages(self, per_page: int = APPENDIX_ROWS) -> list[list[list[str]]]:
+        """appendix_rows() split into slides of at most ``per_page`` rows."""
+        rows = self.appendix_rows()
+        return [rows[i : i + per_page] for i in range(0, len(rows), per_page)] or [[]]
+
+    def gap_rows(self, kpi_chars: int = GAP_KPI_CHARS) -> list[list[str]]:
+        """The gaps slide's rows, the columns of the app's 催报 table (dashboard.reminder_views.table)
+        but the month (the slide's heading names it). A KPI list longer than ``kpi_chars`` is cut
+        there and counted (…（共22项）): a bureau missing every KPI would fill the slide."""
+        from monitor import reminders  # the reminders module imports the warehouse layer: only when drawn
+
+        rows = []
+        for item in self.gaps:
+            kpis = reminders.kpi_list(item, self.lang)
+            if len(kpis) > kpi_chars:
+                kpis = self.t("pack_kpis_cut", text=kpis[:kpi_chars].rstrip("、, "), n=len(item.missing_kpis))
+            submitted = item.first_submitted_at
+            rows.append(
+                [item.name(self.lang), reminders.state(item, self.lang), reminders.full_date(item.due_date, self.lang),
+                 reminders.full_date(submitted.date(), self.lang) if submitted else "", kpis]
+            )  # fmt: skip
+        return rows
+
+    def page_count(self) -> int:
+        """Slides (= PDF pages): cover, summary, one per slide row, the gaps, then the appendix (pack only)."""
+        appendix = 0 if self.full else len(self.appendix_pages())
+        return 2 + len(self.slide_rows()) + 1 + appendix
 
     def missing(self) -> pd.DataFrame:
         """Bureaus with at least one month not received up to as_of, most months first."""

@@ -1,4 +1,5 @@
-"""The PDF: the deck's pages as one HTML page per slide (templates/briefing.html.j2), printed by the
+"""The PDF: the deck's pages as one HTML page per slide (templates/briefing.html.j2), in the deck's
+order (monitor.briefing.pack: exception first by default, or the full deck), printed by the
 run's browser (monitor.briefing.browser.print_pdf) so Chinese text is set by the same engine and fonts
 as the charts.
 
@@ -16,8 +17,8 @@ from typing import Any
 
 import jinja2
 
-from monitor import explanations, fmt
-from monitor.briefing.deck import SLIDE_LINE_CHARS
+from monitor import fmt, reminders
+from monitor.briefing.deck import below_chart
 from monitor.briefing.layout import title_pt
 from monitor.briefing.model import BriefingData
 from monitor.style import FONT_FAMILY, STATUS_COLORS, STATUS_ORDER
@@ -71,14 +72,23 @@ def briefing_html(data: BriefingData, svgs: dict[str, bytes]) -> str:
             "terms": data.terms(row),
             "assumed_note": data.assumed_note(row),
             "reason": row[f"reason_{lang}"],
-            # the lead bureau's explanation under the chart, as on the slide (text, autoescaped)
-            "explanation": explanations.briefing_lines(
-                row, lang, data.bureau(str(row.get("expl_bureau"))), SLIDE_LINE_CHARS
-            ),
+            # the lead bureau's explanation and the open actions under the chart, as on the slide (text)
+            "below": below_chart(data, row),
             "page": page,
         }
-        for page, row in enumerate(data.card.to_dict("records"), start=3)
+        for page, row in enumerate(data.slide_rows().to_dict("records"), start=3)
     ]
+    gaps_page = len(targets) + 3
+    appendix = [] if data.full else data.appendix_pages()
+    appendix_header = [
+        data.t(k) for k in ("col_section", "col_target", "col_status", "col_actual", "col_goal", "col_bureau")
+    ]
+    gap_header = [data.t("f_bureau"), *(data.t(k) for k in (
+        "reminder_col_state", "reminder_col_due", "reminder_col_submitted", "reminder_col_kpis"))]  # fmt: skip
+    month = data.month(data.as_of)
+    gaps_intro = (
+        data.t("reminders_title", month=month, due=reminders.day(data.gaps[0].due_date, lang)) if data.gaps else ""
+    )
     worst_header = ["#"] + [
         data.t(k) for k in ("col_section", "col_target", "col_bureau", "col_progress", "col_status")
     ]
@@ -92,8 +102,15 @@ def briefing_html(data: BriefingData, svgs: dict[str, bytes]) -> str:
         worst_header=worst_header,
         worst=worst,
         summary_chart=_data_uri(svgs["summary"]),
+        changes_line=data.changes_line(),
         targets=targets,
-        missing=data.missing().to_dict("records"),
-        month=data.month(data.as_of),
-        last_page=len(data.card) + 3,
+        gap_header=gap_header,
+        gaps=data.gap_rows(),
+        gaps_intro=gaps_intro,
+        gaps_none=data.t("reminders_none", month=month),
+        gaps_page=gaps_page,
+        appendix_header=appendix_header,
+        appendix=appendix,
+        appendix_title=data.t("pack_appendix_title"),
+        marks_note=data.t("pack_marks_note") if data.changes is not None else "",
     )
