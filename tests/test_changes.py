@@ -238,6 +238,8 @@ def test_direction_follows_the_attention_order() -> None:
     assert direction("overdue", "off_track") == "worse"  # off_track is listed first (worst)
     assert direction("at_risk", "on_track") == "better"
     assert direction("on_track", "no_data") == "worse"  # figures stopped
+    assert direction("overdue", "no_data") == "worse"  # a silent bureau is never "better"
+    assert direction("off_track", "no_data") == "worse"
     assert direction("off_track", "achieved") == "achieved"
     assert direction(None, "off_track") == "new"
     assert direction("no_data", "no_data") == "same"

@@ -42,14 +42,16 @@ def reporting_window(as_of: dt.date) -> tuple[dt.date, dt.date]:
 
 def direction(status_prev: str | None, status_now: str) -> str:
     """How a target moved: 'achieved' when it became achieved, 'new' when it is judged on figures for
-    the first time (nothing judged, or no_data, last month), else 'worse' / 'better' / 'same' by
-    ATTENTION_RANK (worst first: a lower rank now is worse)."""
+    the first time (nothing judged, or no_data, last month), 'worse' when its figures stopped (no_data
+    now), else 'worse' / 'better' / 'same' by ATTENTION_RANK (worst first: a lower rank now is worse)."""
     if status_prev == status_now:
         return "same"
     if status_now == "achieved":
         return "achieved"
     if status_prev is None or status_prev == "no_data":
         return "new"
+    if status_now == "no_data":
+        return "worse"  # figures stopped: never "better", even from overdue or off track
     return "worse" if ATTENTION_RANK[status_now] < ATTENTION_RANK[status_prev] else "better"
 
 
