@@ -38,16 +38,8 @@ COLUMNS = [
 HISTORY_COLUMNS = ["step_id", "kind", "note", "user_name", "step_at"]
 
 
-class ActionError(ValueError):
+class ActionError(i18n.CatalogueError):
     """A refused 督办 step; the text is in the i18n catalogue (key and params)."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        self.key = key
-        self.params = params
-        super().__init__(f"{self.text('zh')} / {self.text('en')}")
-
-    def text(self, lang: i18n.Lang) -> str:
-        return i18n.t(self.key, lang, **self.params)
 
 
 def _text(value: str, required_key: str) -> str:

@@ -42,16 +42,8 @@ COLUMNS = [
 ]  # fmt: skip
 
 
-class ExplanationError(ValueError):
+class ExplanationError(i18n.CatalogueError):
     """A refused explanation; the text is in the i18n catalogue (key and params)."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        self.key = key
-        self.params = params
-        super().__init__(f"{self.text('zh')} / {self.text('en')}")
-
-    def text(self, lang: i18n.Lang) -> str:
-        return i18n.t(self.key, lang, **self.params)
 
 
 @dataclass(frozen=True)

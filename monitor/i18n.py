@@ -443,6 +443,19 @@ def _merged(*parts: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
 CATALOGUE = _merged(CATALOGUE, MONTH_CATALOGUE)
 
 
+class CatalogueError(ValueError):
+    """A refusal whose text is in the catalogue (key and params): a page shows it in the user's
+    language (``text(lang)``); str() gives both, for the command line and logs."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        self.key = key
+        self.params = params
+        super().__init__(f"{self.text('zh')} / {self.text('en')}")
+
+    def text(self, lang: Lang) -> str:
+        return t(self.key, lang, **self.params)
+
+
 def t(key: str, lang: Lang = "zh", **kwargs: object) -> str:
     """The string for key in lang; format placeholders with kwargs. A missing key is a bug: KeyError."""
     zh, en = CATALOGUE[key]

@@ -29,16 +29,8 @@ _COLUMNS = [
 ]  # fmt: skip
 
 
-class ReviewError(ValueError):
+class ReviewError(i18n.CatalogueError):
     """A refused review step; the text is in the i18n catalogue (key and params)."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        self.key = key
-        self.params = params
-        super().__init__(f"{self.text('zh')} / {self.text('en')}")
-
-    def text(self, lang: i18n.Lang) -> str:
-        return i18n.t(self.key, lang, **self.params)
 
 
 def approval_required(con: duckdb.DuckDBPyConnection, bureau_id: str) -> bool:

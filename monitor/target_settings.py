@@ -36,16 +36,8 @@ _HISTORY_COLUMNS = [
 ]  # fmt: skip
 
 
-class SettingError(ValueError):
+class SettingError(i18n.CatalogueError):
     """A refused confirmation, correction or quota; the text is in the i18n catalogue (key, params)."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        self.key = key
-        self.params = params
-        super().__init__(f"{self.text('zh')} / {self.text('en')}")
-
-    def text(self, lang: i18n.Lang) -> str:
-        return i18n.t(self.key, lang, **self.params)
 
 
 @dataclass(frozen=True)
