@@ -43,16 +43,17 @@ def state_text(state: str) -> str:
     return T(f"fa_state_{state}")
 
 
-def table(frame: pd.DataFrame, *, with_target: bool = False) -> pd.DataFrame:
-    """Actions as a leader reads them: number, (target,) bureau, what is asked, due date, state, the
+def table(frame: pd.DataFrame, *, with_target: bool = False, with_bureau: bool = True) -> pd.DataFrame:
+    """Actions as a leader reads them: number, (target,) (bureau,) what is asked, due date, state, the
     overdue flag, the latest note and who opened it."""
     bureaus = _bureau_names()
     columns: dict[str, object] = {T("fa_col_id"): frame["action_id"].astype(int)}
     if with_target:
         targets = _target_names()
         columns[T("fa_col_target")] = [targets.get(t, t) for t in frame["target_id"]]
+    if with_bureau:
+        columns[T("fa_col_bureau")] = [bureaus.get(b, b) for b in frame["bureau_id"]]
     columns |= {
-        T("fa_col_bureau"): [bureaus.get(b, b) for b in frame["bureau_id"]],
         T("fa_col_asked"): frame["asked"],
         T("fa_col_due"): [d.isoformat() for d in frame["due_date"]],
         T("fa_col_state"): [state_text(s) for s in frame["state"]],
@@ -219,4 +220,7 @@ def my_actions(user: User) -> None:
     """Under the open items box: the bureau's actions waiting for it, overdue first."""
     waiting = _waiting(user)
     if not waiting.empty:
-        st.dataframe(table(waiting, with_target=True), hide_index=True, width="stretch", key="fa_mine")
+        # the bureau is the reader's own: its column would only push the later ones out of view
+        st.dataframe(
+            table(waiting, with_target=True, with_bureau=False), hide_index=True, width="stretch", key="fa_mine"
+        )

@@ -50,7 +50,7 @@ def bureau_names() -> dict[str, str]:
 
 def tile_changes(moved: pd.DataFrame) -> dict[str, str]:
     """Per status, how its tile moved: last month's count and the marks of the targets that came into
-    it (▼ by getting worse, ▲ better or achieved, ★ judged for the first time): "上月 5 · ▼2 ▲1"."""
+    it (↓ by getting worse, ↑ better or achieved, ★ judged for the first time): "上月 5 · ↓2 ↑1"."""
     before = moved["status_prev"].value_counts()
     texts = {}
     for status in STATUS_ORDER:
@@ -94,7 +94,7 @@ def change_table(rows: pd.DataFrame) -> pd.DataFrame:
 def section(as_of: dt.date, card: pd.DataFrame, moved: pd.DataFrame) -> None:
     """The 本月变化 panel that opens the overview: the counts, then every target whose status moved."""
     counts = data.change_totals(as_of)
-    with st.container(border=True):
+    with st.container(border=True, key="ov_changes"):  # style.css: fewer columns on a phone
         st.markdown(f"#### {T('change_title')}")  # not a subheader: those head the scorecard's groups
         st.caption(T("change_vs", now=ui.month(as_of), prev=ui.month(shift_month(as_of, -1))))
         st.markdown(f"**{T('change_counts', **counts)}**")

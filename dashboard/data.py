@@ -436,3 +436,37 @@ def reload_targets(user: str) -> bool:
     config.clear()
     st.cache_data.clear()
     return changed
+
+
+# -- helper "admin-lang" (issue 16): the audit log as sentences, the correction form's figures
+
+
+def audit_entries(lang: i18n.Lang) -> pd.DataFrame:
+    """The audit log as audit_log() gives it, its 详情 as a sentence in lang (monitor.audit_text);
+    keyed by the audit version like audit_log, so a new sign-in or account change shows at once."""
+    return _audit_entries(_audit_version(), lang)
+
+
+@st.cache_data(show_spinner=False)
+def _audit_entries(v: str, lang: i18n.Lang) -> pd.DataFrame:
+    from monitor import audit_text
+
+    cfg = config()
+    names = audit_text.Names(
+        lang, {b.id: i18n.name(b, lang) for b in cfg.bureaus}, {t.id: i18n.name(t, lang) for t in cfg.targets}
+    )
+    log = _audit_log(v).copy()
+    log["detail"] = [audit_text.sentence(a, d, names) for a, d in zip(log["action"], log["detail"], strict=True)]
+    return records(log, lang)
+
+
+def figure_history(kpi_id: str, district_id: str, period: dt.date) -> pd.DataFrame:
+    """Every figure the bureau reported for one KPI, unit and month, oldest first (etl.correct)."""
+    return _figure_history(_version(), kpi_id, district_id, period)
+
+
+@st.cache_data(show_spinner=False)
+def _figure_history(v: str, kpi_id: str, district_id: str, period: dt.date) -> pd.DataFrame:
+    from etl.correct import figure_history as history
+
+    return history(con(), kpi_id, district_id, period)

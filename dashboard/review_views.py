@@ -8,6 +8,9 @@ names, comments, notes) is shown as text (fmt.plain) or inside a dataframe, neve
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
 import pandas as pd
 import streamlit as st
 
@@ -24,10 +27,41 @@ def when(value: object) -> str:
     return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
 
 
+def file_label(file_name: str) -> str:
+    """What a clerk recognises a submission by: the uploaded file's own name, but for the files the app
+    writes itself (etl.correct.correction_report, etl.entry.file_name) the fields and the month they
+    carry ("更正：保障性租赁住房筹建套数，东胜区，2026年10月", "在线填报：2026年10月"), never the
+    internal name. A name that only looks generated is shown as it is."""
+    stem, _, suffix = file_name.rpartition(".")
+    parts = stem.split("_")
+    if suffix != "csv" or len(parts) < 3 or not re.fullmatch(r"\d{6}", parts[-1]):
+        return file_name
+    month = dt.date(int(parts[-1][:4]), int(parts[-1][4:]), 1) if 1 <= int(parts[-1][4:]) <= 12 else None
+    if month is None:
+        return file_name
+    cfg = data.config()
+    if parts[0] == "在线填报" and len(parts) == 3:
+        return T("rv_file_entry", month=ui.month(month))
+    if parts[0] != "更正":
+        return file_name
+    rest = "_".join(parts[1:-1])  # <kpi id>_<district id>; both may hold underscores
+    for district_id, district in cfg.district_by_id.items():
+        kpi = cfg.kpi_by_id.get(rest.removesuffix("_" + district_id)) if rest.endswith("_" + district_id) else None
+        if kpi is not None:
+            lang = ui.lang()
+            return T(
+                "rv_file_correction",
+                kpi=i18n.name(kpi, lang),
+                district=i18n.name(district, lang),
+                month=ui.month(month),
+            )
+    return file_name
+
+
 def submission_line(row: pd.Series) -> str:
     """第12号报送 · housing_2026-10.xlsx · housing · 2026-11-05 14:30 · 30行, as text."""
     return fmt.plain(
-        T("rv_line", sid=int(row["submission_id"]), file=row["file_name"], user=row["user_name"],
+        T("rv_line", sid=int(row["submission_id"]), file=file_label(str(row["file_name"])), user=row["user_name"],
           when=when(row["submitted_at"]), rows=int(row["rows_loaded"]))
     )  # fmt: skip
 
@@ -67,7 +101,7 @@ def returned_table(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             T("tc_submission_id"): frame["submission_id"].astype(int),
-            T("tc_file_name"): frame["file_name"],
+            T("tc_file_name"): [file_label(str(name)) for name in frame["file_name"]],
             T("user_name"): frame["user_name"],
             T("tc_submitted_at"): [when(v) for v in frame["submitted_at"]],
             T("rv_reviewed_by"): frame["reviewed_by"].fillna(""),
@@ -96,7 +130,7 @@ def reporter_section(bureau_id: str) -> None:
             fmt.plain(
                 T(
                     "rv_returned_line",
-                    file=r["file_name"],
+                    file=file_label(str(r["file_name"])),
                     months=_months(int(r["submission_id"])),
                     approver=r["reviewed_by"] or "—",
                     when=when(r["reviewed_at"]),
@@ -111,7 +145,7 @@ def reporter_section(bureau_id: str) -> None:
             fmt.plain(
                 T(
                     "rv_pending_line",
-                    file=r["file_name"],
+                    file=file_label(str(r["file_name"])),
                     months=_months(int(r["submission_id"])),
                     when=when(r["submitted_at"]),
                 )

@@ -63,12 +63,18 @@ def _tile_template() -> jinja2.Template:
 
 def status_tile(status: str, count: int, change: str = "") -> None:
     """One overview tile (status colour, symbol and word, count, and under it how it moved since last
-    month, e.g. "上月 5 · ▼2 ▲1"). The HTML comes from an autoescaped template, so whatever reaches it
+    month, e.g. "上月 5 · ↓2 ↑1"). The HTML comes from an autoescaped template, so whatever reaches it
     is text; it is one line, so Markdown leaves it as HTML."""
     html = _tile_template().render(
         colour=STATUS_COLORS[status], label=status_text(status), count=int(count), change=change
     )
     st.markdown(html.strip(), unsafe_allow_html=True)
+
+
+def stylesheet() -> None:
+    """The app's own CSS (dashboard/style.css: tiles, the phone list, what a phone hides, browser
+    print), drawn by app.py on every page as a style element that takes no room on the page."""
+    st.html(Path(__file__).with_name("style.css"))
 
 
 def style_status(frame: pd.DataFrame, column: str) -> pd.io.formats.style.Styler:

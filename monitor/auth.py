@@ -52,12 +52,13 @@ _COLUMNS = "user_name, display_name, role, bureau_id, active, failed_count, lock
 
 class AuthError(ValueError):
     """A refused sign-in or account change. The text lives in the i18n catalogue (key and params), so
-    a page shows it in the user's language (`text(lang)`); str() gives both, for the command line."""
+    a page shows it in the user's language (`text(lang)`), one language per message; str() is the
+    Chinese text, as the command line (monitor.users_cli) prints it."""
 
     def __init__(self, key: str, **params: object) -> None:
         self.key = key
         self.params = params
-        super().__init__(f"{self.text('zh')} / {self.text('en')}")
+        super().__init__(self.text("zh"))
 
     def text(self, lang: i18n.Lang) -> str:
         return i18n.t(self.key, lang, **self.params)

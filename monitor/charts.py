@@ -15,6 +15,11 @@ import plotly.graph_objects as go
 from monitor import fmt, i18n
 from monitor.i18n import Lang
 from monitor.style import FONT_FAMILY, STATUS_COLORS
+from monitor.targets import district_sort_key
+from monitor.text_width import text_em
+
+LABEL_GAP_PX = 10  # between a bar chart's category label and its bar (ticklabelstandoff)
+VALUE_ROOM = 0.18  # share of the value axis beyond the longest bar: its number printed outside fits
 
 
 def _nice_step(span: float, ticks: int = 5) -> float:
@@ -28,15 +33,18 @@ def _nice_step(span: float, ticks: int = 5) -> float:
     return 10 * mag
 
 
-def value_ticks(values: list[float] | np.ndarray, unit: str, lang: Lang) -> tuple[list[float], list[str]]:
-    """Tick positions and labels from 0 (or the minimum) to the maximum, in 万 for Chinese."""
+def value_ticks(
+    values: list[float] | np.ndarray, unit: str, lang: Lang, *, whole: bool = False
+) -> tuple[list[float], list[str]]:
+    """Tick positions and labels from 0 (or the minimum) to the maximum, in 万 for Chinese; ``whole``
+    (a count: fmt.is_whole_unit) keeps the step at 1 or more, so no tick reads 0.4个."""
     arr = np.asarray([x for x in values if x is not None and not pd.isna(x)], dtype=float)
     if arr.size == 0:
         return [], []
     lo, hi = min(0.0, float(arr.min())), float(arr.max())
     if hi <= lo:
         hi = lo + 1
-    step = _nice_step(hi - lo)
+    step = max(_nice_step(hi - lo), 1.0) if whole else _nice_step(hi - lo)
     ticks = list(np.arange(math.floor(lo / step) * step, hi + step * 1.01, step))
     label = fmt.number_zh if lang == "zh" else fmt.number_en
     return ticks, [label(t, "%" if unit == "%" else "") for t in ticks]
@@ -52,6 +60,14 @@ def month_ticks(periods: list, lang: Lang, max_ticks: int = 8) -> tuple[list, li
 
 
 def base_layout(fig: go.Figure, title: str, subtitle: str = "", height: int = 420) -> go.Figure:
+    """Title, font, margins and axes every chart shares. A value axis title is never printed
+    rotated (a rotated 个 reads like ←): it moves into the subtitle, horizontal, unless the subtitle
+    names it already (a target chart's 单位：套)."""
+    axis_title = fig.layout.yaxis.title.text or ""
+    if axis_title:
+        fig.update_yaxes(title_text="")
+        if axis_title not in subtitle:
+            subtitle = f"{subtitle} · {axis_title}" if subtitle else axis_title
     fig.update_layout(
         title={"text": title + (f"<br><sup>{subtitle}</sup>" if subtitle else ""), "x": 0.01},
         font={"family": FONT_FAMILY, "size": 13},
@@ -127,12 +143,11 @@ def trajectory(
         )  # fmt: skip
     allv = pd.concat([s.get(c, pd.Series(dtype=float)) for c in ("actual", "expected", "forecast", "forecast_high")])
     allv = pd.concat([allv, pd.Series([row.get("target_value")], dtype=float)])
-    tv, tt = value_ticks(allv.to_numpy(dtype=float), unit, lang)
+    tv, tt = value_ticks(allv.to_numpy(dtype=float), unit, lang, whole=fmt.is_whole_unit(str(row.get("unit_zh", ""))))
     # the range spans the ticks, so every 万 / % label computed above is shown
     span = (tv[-1] - tv[0]) if len(tv) > 1 else 1.0
-    fig.update_yaxes(
-        tickvals=tv, ticktext=tt, title=unit, range=[tv[0] - 0.02 * span, tv[-1] + 0.04 * span] if tv else None
-    )
+    # the unit is in the subtitle (单位：套), horizontal: no rotated axis title
+    fig.update_yaxes(tickvals=tv, ticktext=tt, range=[tv[0] - 0.02 * span, tv[-1] + 0.04 * span] if tv else None)
     mv, mt = month_ticks(list(s["period"]) + ([row["deadline"]] if row.get("deadline") is not None else []), lang)
     fig.update_xaxes(tickvals=mv, ticktext=mt)
     status = row.get("status")
@@ -143,26 +158,50 @@ def trajectory(
     return base_layout(fig, title, sub)
 
 
+def label_margin(labels: list[str], font_px: float) -> int:
+    """Left margin (px) that holds the longest category label at ``font_px`` and the gap to its bar,
+    measured (monitor.text_width) rather than left to plotly's automargin, which the print layer's
+    fixed margins would undo: ◆ 逾期未完成 at 22 px needs 6.5 em = 144 px plus the gap."""
+    longest = max((text_em(label) for label in labels), default=0.0)
+    return math.ceil(longest * font_px) + LABEL_GAP_PX + 12  # 12: the paper's own edge
+
+
 def status_bar(counts: dict[str, int], lang: Lang, title: str) -> go.Figure:
-    """Horizontal bar of targets by status, worst first, with the status word on each bar."""
+    """Horizontal bar of targets by status, worst first, with the status word beside each bar and the
+    count after it. Room for both is set here: a left margin that holds the longest status word
+    (label_margin) and a value axis running VALUE_ROOM beyond the longest bar for its number."""
     order = list(fmt.ATTENTION_RANK)
+    labels = [fmt.status(s, lang) for s in order]
+    values = [counts.get(s, 0) for s in order]
     fig = go.Figure(
         go.Bar(
-            y=[fmt.status(s, lang) for s in order],
-            x=[counts.get(s, 0) for s in order],
+            y=labels,
+            x=values,
             orientation="h",
             marker_color=[STATUS_COLORS[s] for s in order],
-            text=[counts.get(s, 0) for s in order],
+            text=values,
             textposition="outside",
+            cliponaxis=False,
         )
     )
-    fig.update_yaxes(autorange="reversed")
-    return base_layout(fig, title, height=320)
+    fig.update_yaxes(autorange="reversed", automargin=True, ticklabelstandoff=LABEL_GAP_PX)
+    fig.update_xaxes(range=[0, max(max(values, default=0), 1) * (1 + VALUE_ROOM)])
+    base_layout(fig, title, height=320)
+    fig.update_layout(margin_l=label_margin(labels, fig.layout.font.size))
+    return fig
 
 
 def heatmap(frame: pd.DataFrame, lang: Lang, title: str) -> go.Figure:
-    """Progress (0..1+) by target (rows) and district (columns)."""
+    """Progress (0..1+) by target (rows, in the frame's order: the policy's) and district (columns,
+    in the official order, targets.DISTRICT_ORDER, by ``district_id``): not a ranking, so neither
+    axis is sorted by name or value. Every district is labelled, however narrow the chart."""
+    rows = list(dict.fromkeys(frame["target"]))
+    districts = frame.dropna(subset=["district"]).drop_duplicates("district")  # a scope sum has no name
+    if "district_id" in districts:
+        districts = districts.sort_values("district_id", key=district_sort_key, kind="stable")
+    columns = list(districts["district"])
     pivot = frame.pivot_table(index="target", columns="district", values="progress", aggfunc="first")
+    pivot = pivot.reindex(index=rows, columns=columns)
     text = pivot.map(fmt.percent)
     fig = go.Figure(
         go.Heatmap(
@@ -178,6 +217,9 @@ def heatmap(frame: pd.DataFrame, lang: Lang, title: str) -> go.Figure:
             hoverongaps=False,
         )
     )
+    # a category axis drops labels that would overlap (4 of 10 districts on a phone): every one is kept
+    fig.update_xaxes(tickmode="array", tickvals=columns, ticktext=columns, automargin=True)
+    fig.update_yaxes(autorange="reversed", automargin=True)  # the first target on top, as in a table
     return base_layout(fig, title, height=max(320, 40 * len(pivot.index) + 140))
 
 

@@ -10,8 +10,9 @@ import datetime as dt
 import math
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
+import numpy as np
 import pandas as pd
 
 from monitor import i18n
@@ -44,8 +45,39 @@ def date_zh(value: dt.date | pd.Timestamp | str) -> str:
     return f"{ts.year}年{ts.month}月{ts.day}日"
 
 
+# Units of counts and amounts (value_type count or amount in targets.yaml): a figure in one of them is
+# shown whole, a rate or a ratio (%, 个/千人) to one decimal; tests/test_export_text.py checks that every
+# KPI of targets.yaml agrees with its value_type. Cards, tables, charts and sentences all round here.
+WHOLE_UNITS_ZH = frozenset({"人", "人次", "个", "家", "户", "张", "场", "套", "条", "对", "所", "元"})
+WHOLE_VALUE_TYPES = ("count", "amount")
+
+
+@overload
+def round_half_up(values: float, digits: int = 0) -> float: ...
+@overload
+def round_half_up(values: np.ndarray, digits: int = 0) -> np.ndarray: ...
+def round_half_up(values: float | np.ndarray, digits: int = 0) -> float | np.ndarray:
+    """Round half away from zero, as people round (5,564.5 -> 5,565, 31.25% -> 31.3%), not Python's
+    round-half-to-even (0.5 -> 0, 2.5 -> 2). NaN stays NaN."""
+    scale = 10.0**digits
+    # the product carries binary noise (2.675 * 100 = 267.49999…): 6 decimals of it are dropped first
+    scaled = np.round(np.abs(np.asarray(values, dtype=float)) * scale, 6)
+    out = np.sign(values) * np.floor(scaled + 0.5) / scale + 0.0  # + 0.0: no "-0" for -0.4
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def is_whole_unit(unit_zh: str) -> bool:
+    """Whether figures in this (Chinese) unit are counts or amounts, shown as whole numbers."""
+    return unit_zh in WHOLE_UNITS_ZH
+
+
+def shown_value(value: float, unit_zh: str) -> float:
+    """The figure as every view shows it: whole for counts and amounts, else to one decimal (half up)."""
+    return round_half_up(value, 0 if is_whole_unit(unit_zh) else 1)
+
+
 def _trim(x: float, digits: int) -> str:
-    text = f"{x:,.{digits}f}"
+    text = f"{round_half_up(x, digits):,.{digits}f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text
@@ -128,14 +160,15 @@ def figure(value: object, unit_zh: str, unit_en: str, lang: i18n.Lang) -> str:
     if unit_zh == FLAG_UNIT:
         done = x >= 1
         return ("已完成" if done else "未完成") if lang == "zh" else ("done" if done else "not done")
+    x = shown_value(x, unit_zh)  # the rule the sentences use (monitor.progress.reasons): 5,564.7张 -> 5,565张
     return number_zh(x, unit_zh) if lang == "zh" else number_en(x, unit_en)
 
 
 def percent(share: object) -> str:
-    """A share (0.7583) as a whole percentage: 76%; a missing one —."""
+    """A share (0.7583) as a whole percentage: 76%, half up (0.125 -> 13%); a missing one —."""
     if _missing(share):
         return "—"
-    return f"{float(share) * 100:.0f}%"  # type: ignore[arg-type]
+    return f"{round_half_up(float(share) * 100):.0f}%"  # type: ignore[arg-type]
 
 
 def status(status_id: str, lang: i18n.Lang) -> str:
@@ -156,18 +189,19 @@ RANGE_DASH: dict[str, str] = {"zh": "—", "en": "–"}
 ATTENTION_RANK: dict[str, int] = {s: i for i, s in enumerate(STATUS_ORDER)}
 
 
-# How a target moved since last month (monitor.progress.changes): ▲ better or newly achieved, ▼ worse,
-# ★ judged for the first time, nothing when unchanged.
-DIRECTION_MARKS: dict[str, str] = {"worse": "▼", "better": "▲", "achieved": "▲", "new": "★", "same": ""}
+# How a target moved since last month (monitor.progress.changes): ↑ better or newly achieved, ↓ worse,
+# ★ judged for the first time, nothing when unchanged. Arrows, not the triangles ▲ ▼ that mark the
+# statuses 需关注 and 明显滞后 (monitor.style.STATUS_ICONS): "▼ 明显滞后 ↓" reads as worse, not twice behind.
+DIRECTION_MARKS: dict[str, str] = {"worse": "↓", "better": "↑", "achieved": "↑", "new": "★", "same": ""}
 
 
 def direction_mark(direction: str) -> str:
-    """The arrow of a change since last month (monitor.progress.changes.direction): ▲, ▼, ★ or ""."""
+    """The arrow of a change since last month (monitor.progress.changes.direction): ↑, ↓, ★ or ""."""
     return DIRECTION_MARKS[direction]
 
 
 def direction_text(direction: str, lang: i18n.Lang) -> str:
-    """The arrow and the word (▼ 变差 / ▼ worse); "" when unchanged."""
+    """The arrow and the word (↓ 变差 / ↓ worse); "" when unchanged."""
     if direction == "same":
         return ""
     return f"{direction_mark(direction)} {i18n.t(f'change_{direction}', lang)}"

@@ -292,16 +292,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "adm_enable": ("启用", "Enable"),
     "adm_reset": ("重置密码", "Reset password"),
     "adm_not_self": ("不能停用自己的账号。", "You cannot disable your own account."),
-    "adm_added": ("已新增账号 {user}（{role}）。", "Account {user} added ({role})."),
-    "adm_disabled": (
-        "已停用账号 {user}，其已登录的会话将在下一次操作时结束。",
-        "Account {user} disabled; its open sessions end at their next request.",
-    ),
-    "adm_enabled": ("已启用账号 {user}（如有锁定已解除）。", "Account {user} enabled (and unlocked if it was locked)."),
-    "adm_reset_done": (
-        "已重置账号 {user} 的密码，其已登录的会话将在下一次操作时结束。",
-        "Password of {user} reset; its open sessions end at their next request.",
-    ),
     "adm_state": ("状态", "State"),
     "adm_state_active": ("启用", "Active"),
     "adm_state_disabled": ("已停用", "Disabled"),
@@ -426,6 +416,142 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "baseline": ("基线", "Baseline"),
     "goal_range": ("左右范围", "Range"),
     "milestones_label": ("阶段节点", "Milestones"),
+    # -- helper "admin-lang" (issue 16): admin messages, audit sentences (monitor/audit_text.py),
+    # the uploader's own words, the correction form (pages/upload.py, etl/correct.py) --
+    "adm_added_user": ("已新增用户 {user}（{who}）", "User {user} added ({who})"),
+    "adm_disabled_user": ("已停用用户 {user}，其登录会话已结束", "User {user} disabled; their sessions have ended"),
+    "adm_enabled_user": (
+        "已启用用户 {user}，可重新登录（如有锁定已解除）",
+        "User {user} enabled and may sign in again",
+    ),
+    "adm_reset_user": (
+        "已重置用户 {user} 的密码，其登录会话已结束",
+        "Password of user {user} reset; their sessions have ended",
+    ),
+    "adm_pick_bureau": (
+        "填报人员和审核人员须选择所属责任单位；领导和管理员不属于某个责任单位。",
+        "Reporters and approvers belong to one bureau; leaders and administrators to none.",
+    ),
+    "aud_who": ("{role}，{bureau}", "{role}, {bureau}"),
+    "aud_user_add": ("新增用户 {user}（{who}）", "Added user {user} ({who})"),
+    "aud_user_disable": ("停用用户 {user}", "Disabled user {user}"),
+    "aud_user_enable": ("启用用户 {user}", "Enabled user {user}"),
+    "aud_user_reset_password": ("重置用户 {user} 的密码", "Reset the password of user {user}"),
+    "aud_sign_in": ("登录", "Signed in"),
+    "aud_sign_in_sso": ("通过统一身份认证登录", "Signed in through single sign-on"),
+    "aud_sign_out": ("退出登录", "Signed out"),
+    "aud_failed_unknown": ("登录失败：账号不存在", "Sign-in failed: no such account"),
+    "aud_failed_password": ("登录失败：密码错误（连续第{n}次）", "Sign-in failed: wrong password ({n} in a row)"),
+    "aud_failed_locked": (
+        "登录失败：密码错误（连续第{n}次），账号已锁定",
+        "Sign-in failed: wrong password ({n} in a row); the account is now locked",
+    ),
+    "aud_refused_locked": ("拒绝登录：账号已锁定", "Sign-in refused: the account is locked"),
+    "aud_refused_disabled": ("拒绝登录：账号已停用", "Sign-in refused: the account is disabled"),
+    "aud_refused_changed": (
+        "拒绝登录：登录过程中账号被停用、锁定或重置了密码",
+        "Sign-in refused: the account was disabled, locked or given a new password meanwhile",
+    ),
+    "aud_upload": (
+        "{bureau}上报 {file}：{rows}行，导入{loaded}条，修订{revised}条",
+        "{bureau} sent {file}: {rows} rows, {loaded} figures loaded, {revised} revised",
+    ),
+    "aud_revision": (
+        "{bureau}更正数据：修订{revised}条，原因：{reason}",
+        "{bureau} corrected figures: {revised} revised; reason: {reason}",
+    ),
+    "aud_pending": ("（待审核）", " (awaiting approval)"),
+    "aud_upload_rejected": (
+        "{bureau}上报 {file} 被拒绝：{problems}个问题",
+        "{bureau} sent {file}: rejected, {problems} problem(s)",
+    ),
+    "aud_upload_duplicate": (
+        "重复上报 {file}（与第{same}次报送相同），未导入",
+        "{file} sent again (same as submission {same}); nothing loaded",
+    ),
+    "aud_targets_reload": (
+        "重新加载目标配置：{kpis}个指标、{targets}项目标",
+        "Reloaded the targets: {kpis} KPIs, {targets} targets",
+    ),
+    "aud_rebuild": (
+        "从存档重建数据库：重放{files}个文件，保留{accounts}个账号",
+        "Rebuilt the warehouse from the archive: {files} files replayed, {accounts} accounts kept",
+    ),
+    "aud_review_approve": ("审核通过第{id}次报送（{bureau}）", "Approved submission {id} ({bureau})"),
+    "aud_review_return": (
+        "退回第{id}次报送（{bureau}）：{comment}",
+        "Returned submission {id} ({bureau}): {comment}",
+    ),
+    "aud_approval_on": ("{bureau}：报送需要审核", "{bureau}: submissions need approval"),
+    "aud_approval_off": ("{bureau}：报送无需审核", "{bureau}: submissions count without approval"),
+    "aud_explanation_save": (
+        "保存情况说明：{target}（{bureau}，{month}）",
+        "Saved an explanation: {target} ({bureau}, {month})",
+    ),
+    "aud_reminder_push": (
+        "推送{month}催报提醒至 {host}：{bureaus}（{outcome}）",
+        "Pushed the {month} reminder to {host}: {bureaus} ({outcome})",
+    ),
+    "aud_target_setting": (
+        "确认目标口径或任务分解：{target}，原因：{reason}",
+        "Set a target term or quotas: {target}; reason: {reason}",
+    ),
+    "aud_action_open": (
+        "交办督办事项第{id}号：{target}（{bureau}）：{asked}",
+        "Opened follow-up action {id}: {target} ({bureau}): {asked}",
+    ),
+    "aud_action_step": ("{what}第{id}号：{note}", "{what} {id}: {note}"),
+    "aud_fallback_pair": ("{field}：{value}", "{field}: {value}"),
+    "aud_pair_sep": ("；", ". "),
+    "aud_push_ok": ("已送达", "delivered"),
+    "aud_push_failed": ("未送达：{code}", "not delivered: {code}"),
+    "aud_none": ("无", "none"),
+    # the uploader's own words are Streamlit's, in English only (no locale setting in 1.67)
+    "up_drop_help": (
+        "点击下方“Upload”按钮选择文件，或将文件拖到框内；框内“{mb:g}MB per file • XLSX, CSV”"
+        "意为单个文件不超过{mb:g}MB，格式为 XLSX 或 CSV。",
+        "Click Upload below or drag the file onto the box: one file of at most {mb:g} MB, XLSX or CSV.",
+    ),
+    # the correction form: fields and figures, never files or cells
+    "fix_current": ("现有数值：{value}", "Current figure: {value}"),
+    "fix_current_none": (
+        "该月尚无数值，提交后即为首次报送。",
+        "No figure yet for this month: yours will be the first.",
+    ),
+    "fix_history": ("历次数值", "Earlier figures"),
+    "fix_col_version": ("版本", "Version"),
+    "fix_col_value": ("数值", "Figure"),
+    "fix_col_when": ("报送时间", "Sent"),
+    "fix_col_by": ("报送人", "By"),
+    "fix_col_reason": ("更正原因", "Reason"),
+    "fix_integer": ("“{field}”须为整数（单位：{unit}）", "“{field}” must be a whole number (unit: {unit})"),
+    "fix_value_required": ("请填写“{field}”。", "Fill in “{field}”."),
+    "fix_same": ("该数值与现有数值相同，未作更改", "This is the figure already held; nothing was changed"),
+    "fix_done": (
+        "已更正：{kpi}，{district}，{month}：{old} → {new}",
+        "Corrected: {kpi}, {district}, {month}: {old} → {new}",
+    ),
+    "fix_done_first": (
+        "已报送：{kpi}，{district}，{month}：{new}",
+        "Reported: {kpi}, {district}, {month}: {new}",
+    ),
+    "fix_refused": ("未更正：{problem}", "Not corrected: {problem}"),
+    # -- helper "overview" (issue 16): the overview's grid at 1366 px and on a phone, the districts
+    # page's ranked list (pages/overview.py, dashboard/overview_grid.py, pages/districts.py) --
+    "col_actual_goal": ("实际 / 目标", "Actual / target"),
+    "league_rank": ("名次", "Rank"),
+    "league_ranked": (
+        "按完成进度排序：各旗区有分解的目标的平均完成进度，高者在前",
+        "Ranked by progress: each district's mean progress over its targets with a district share, highest first",
+    ),
+    "heatmap_phone": (
+        "手机屏幕放不下热力图，请看下方按完成进度排序的旗区排名，或在电脑上查看。",
+        "The heat map does not fit a phone screen: see the districts ranked by progress below, or use a computer.",
+    ),
+    "ov_open_hint": (
+        "点击一行（手机上点目标名称）打开该目标的详情。",
+        "Click a row (on a phone, a target's name) to open its detail.",
+    ),
 }
 
 

@@ -426,9 +426,9 @@ MONTH_CATALOGUE: dict[str, tuple[str, str]] = {
     "print_attention_none": ("本月没有需关注的目标。", "No target needs attention this month."),
     # -- issue 15: exception-first briefing pack (monitor/briefing/pack.py, pages/briefing.py)
     "pack_changes_line": (
-        "本月变化：▼ {worse}项变差 · ▲ {better}项好转 · ▲ {achieved}项新完成 · "
+        "本月变化：↓ {worse}项变差 · ↑ {better}项好转 · ↑ {achieved}项新完成 · "
         "新报数据{new_figures}条 · 修订{revisions}条",
-        "Since last month: ▼ {worse} worse · ▲ {better} better · ▲ {achieved} newly achieved · "
+        "Since last month: ↓ {worse} worse · ↑ {better} better · ↑ {achieved} newly achieved · "
         "{new_figures} new figures · {revisions} revisions",
     ),
     "pack_actions_heading": ("督办事项（{n}项未办结）", "Follow-up actions ({n} open)"),
@@ -438,8 +438,8 @@ MONTH_CATALOGUE: dict[str, tuple[str, str]] = {
     "pack_appendix_title": ("附表：全部目标", "Appendix: every target"),
     "pack_kpis_cut": ("{text}…（共{n}项）", "{text}… ({n} in all)"),
     "pack_marks_note": (
-        "状态后 ▲ 表示较上月好转或新完成，▼ 表示较上月变差。",
-        "▲ after a status: better than last month or newly achieved; ▼: worse.",
+        "状态后 ↑ 表示较上月好转或新完成，↓ 表示较上月变差。",
+        "↑ after a status: better than last month or newly achieved; ↓: worse.",
     ),
     "pack_kind": ("简报形式", "Briefing"),
     "pack_kind_exceptions": (
@@ -451,4 +451,10 @@ MONTH_CATALOGUE: dict[str, tuple[str, str]] = {
         "将包含{n}项目标，其中{attention}项需关注；PPT共{slides}页。",
         "{n} targets, {attention} needing attention; {slides} slides.",
     ),
+    # -- lead: generated submissions named by what they carry (dashboard.review_views.file_label)
+    "rv_file_correction": ("更正：{kpi}，{district}，{month}", "Correction: {kpi}, {district}, {month}"),
+    "rv_file_entry": ("在线填报：{month}", "Online entry: {month}"),
+    "district_view_title": ("单个旗区的目标", "One district's targets"),
+    "no_access": ("无权访问此页面。", "You are not allowed to open this page."),
+    "aud_sign_in_cookie": ("恢复登录（刷新或新标签页，会话未过期）", "Session resumed (reload or new tab)"),
 }

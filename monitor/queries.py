@@ -60,13 +60,16 @@ def reference(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
 
 
 def unit_series(con: duckdb.DuckDBPyConnection, kpi_id: str, as_of: dt.date) -> pd.DataFrame:
-    """Every reporting unit's current monthly figure for a KPI up to as_of (and the city figure)."""
+    """Every reporting unit's current monthly figure for a KPI up to as_of (and the city figure), the
+    districts in the official order (targets.DISTRICT_ORDER, the districts table's sort_order): the
+    detail page's bars and legend list them so."""
     return con.execute(
         """
-        select district_id, period, value
-        from unit_values
-        where kpi_id = ? and period <= ?
-        order by district_id, period
+        select u.district_id, u.period, u.value
+        from unit_values u
+        join districts d on d.district_id = u.district_id
+        where u.kpi_id = ? and u.period <= ?
+        order by d.sort_order, u.period
         """,
         [kpi_id, as_of],
     ).df()

@@ -154,7 +154,8 @@ def including_pending(con: duckdb.DuckDBPyConnection) -> bool:
 
 def figures(con: duckdb.DuckDBPyConnection, submission_id: int) -> pd.DataFrame:
     """What approving a submission would change: each of its figures beside the approved figure in
-    force for the same KPI, unit and month (None when the figure is new), with the bureau's note.
+    force for the same KPI, unit and month (None when the figure is new), with the bureau's note; by
+    month, KPI and the districts' official order.
 
     The approved figure is read from approved submissions only, not from current_observations: on a
     cursor that includes pending figures that view would compare the submission with itself."""
@@ -175,8 +176,9 @@ def figures(con: duckdb.DuckDBPyConnection, submission_id: int) -> pd.DataFrame:
         left join approved as a
             on a.rn = 1 and a.kpi_id = o.kpi_id and a.district_id = o.district_id and a.period = o.period
         left join notes as n on n.kpi_id = o.kpi_id and n.district_id = o.district_id and n.period = o.period
+        join districts as d on d.district_id = o.district_id  -- the official order (targets.DISTRICT_ORDER)
         where o.submission_id = ?
-        order by o.period, o.kpi_id, o.district_id
+        order by o.period, o.kpi_id, d.sort_order
         """,
         [submission_id, submission_id],
     ).df()

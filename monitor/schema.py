@@ -231,6 +231,20 @@ MIGRATIONS: list[str] = [
         step_at timestamp not null
     );
     """,
+    # 6 -> 7: browser sessions (monitor/sessions.py). The cookie holds a random token; only its SHA-256
+    # is stored, so the table cannot be replayed. A session ends by sign-out, idle or absolute expiry,
+    # or when the account's session_epoch moves on (disabled, password reset).
+    """
+    create table if not exists sessions (
+        token_hash varchar primary key,
+        user_name varchar not null,
+        session_epoch integer not null,
+        created_at timestamp not null,
+        last_seen_at timestamp not null,
+        ended_at timestamp,
+        end_reason varchar
+    );
+    """,
 ]
 
 # current_observations: the latest revision of each (kpi, district, month).

@@ -8,16 +8,49 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TARGETS = ROOT / "targets.yaml"
 
 CITY = "city"  # district_id of the whole city (全市)
+
+# The official order of the 10 reporting units (东胜区, 康巴什区, 达拉特旗, 准格尔旗, 鄂托克前旗, 鄂托克旗,
+# 杭锦旗, 乌审旗, 伊金霍洛旗, 高新区): every list of districts that is not ranked follows it, the city
+# first. targets.yaml lists its districts in this order (checked on load), so its sort_order agrees.
+DISTRICT_ORDER: tuple[str, ...] = (
+    "dongsheng", "kangbashi", "dalad", "jungar", "otog_front", "otog", "hanggin", "uxin", "ejin_horo", "gaoxin",
+)  # fmt: skip
+
+
+def district_position(district_id: str) -> int:
+    """Where a district stands in the official order: the city first (-1), then DISTRICT_ORDER, then
+    any unknown id (after all known ones, so a stray id never jumps ahead of 东胜区)."""
+    if district_id == CITY:
+        return -1
+    try:
+        return DISTRICT_ORDER.index(district_id)
+    except ValueError:
+        return len(DISTRICT_ORDER)
+
+
+def in_district_order(district_ids: Iterable[str]) -> list[str]:
+    """The ids in the official order (stable for unknown ids): the order of every unranked list."""
+    return sorted(district_ids, key=district_position)
+
+
+def district_sort_key(column: pd.Series) -> pd.Series:
+    """``frame.sort_values("district_id", key=district_sort_key, kind="stable")``: official order."""
+    return column.map(district_position)
+
 
 # floor: a minimum every calendar year from the start to the deadline must keep (不低于), on a level.
 Kind = Literal["cumulative", "stock", "annual", "ratio", "cap", "floor", "milestone"]
@@ -285,6 +318,9 @@ def _cross_check(cfg: TargetsConfig) -> list[str]:
     districts = {d.id for d in cfg.districts if d.kind != "city"}
     if not any(d.kind == "city" and d.id == CITY for d in cfg.districts):
         problems.append(f"districts: 缺少全市 (id={CITY}, kind=city)")
+    listed = [d.id for d in cfg.districts if d.id in DISTRICT_ORDER]
+    if listed != in_district_order(listed):
+        problems.append("districts: 旗区顺序应为官方顺序 / districts must follow the official order (DISTRICT_ORDER)")
     kpis = cfg.kpi_by_id
     for i, k in enumerate(cfg.kpis):
         for b in [k.lead, *k.co]:

@@ -1,6 +1,8 @@
 """`python -m monitor users add|list|disable|enable|reset-password`: account administration.
 
 Passwords are read from a prompt (or --password for scripts) and only their argon2 hash is stored.
+Messages are in Chinese, one language per message, in the admin page's words (已新增用户 zhao（领导）);
+`list` keeps its codes (leader, disabled), for scripts.
 --db and --targets go anywhere on the line: `users --db X add ...` and `users add ... --db X` (monitor.cli).
 """
 
@@ -9,7 +11,9 @@ from __future__ import annotations
 import argparse
 import getpass
 
-from monitor import auth, cli, db
+import duckdb
+
+from monitor import auth, cli, db, i18n
 from monitor.targets import load_targets
 
 
@@ -40,6 +44,15 @@ def _password(given: str | None) -> str:
     return first
 
 
+def _who(con: duckdb.DuckDBPyConnection, user: auth.User) -> str:
+    """填报人员，市住房和城乡建设局 — the role, and the bureau of a bureau account."""
+    role = i18n.t(f"role_{user.role}", "zh")
+    if not user.bureau_id:
+        return role
+    bureau = db.scalar(con, "select name_zh from bureaus where bureau_id = ?", [user.bureau_id])
+    return i18n.t("aud_who", "zh", role=role, bureau=bureau or user.bureau_id)
+
+
 def run(args: argparse.Namespace) -> int:
     cfg = load_targets(args.targets) if args.targets else None  # None: the repository's targets.yaml
     con = db.open_warehouse(db.db_path(args.db), cfg)
@@ -50,15 +63,19 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{u.user_name:<20} {u.role:<9} {u.bureau_id or '-':<20} {state}")
             return 0
         if args.users_cmd == "add":
-            auth.add_user(
+            added = auth.add_user(
                 con, args.user, _password(args.password), args.role, bureau_id=args.bureau,
                 display_name=args.name, by="cli",
             )  # fmt: skip
+            print(i18n.t("adm_added_user", "zh", user=added.user_name, who=_who(con, added)))
         elif args.users_cmd in ("disable", "enable"):
-            auth.set_active(con, args.user, args.users_cmd == "enable", by="cli")
+            enable = args.users_cmd == "enable"
+            auth.set_active(con, args.user, enable, by="cli")
+            key = "adm_enabled_user" if enable else "adm_disabled_user"
+            print(i18n.t(key, "zh", user=auth.normalise_user_name(args.user)))
         elif args.users_cmd == "reset-password":
             auth.reset_password(con, args.user, _password(args.password), by="cli")
-        print(f"已完成 / done: {args.users_cmd} {args.user}")
+            print(i18n.t("adm_reset_user", "zh", user=auth.normalise_user_name(args.user)))
         return 0
     except auth.AuthError as exc:
         print(exc)

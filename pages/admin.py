@@ -2,8 +2,11 @@
 when a webhook is configured: dashboard.reminder_views), the audit log (read-only, admins only).
 
 An account change runs first and the page is then drawn again (st.rerun) with the message kept in
-st.session_state, so the list always shows the state after the change. The add form keeps what was
-typed when the account is refused, and is drawn empty after a success.
+st.session_state, so the list always shows the state after the change; the audit log is keyed by the
+newest event (dashboard.data.audit_entries), so the change's event is in it too, as a sentence
+(monitor.audit_text). The add form keeps what was typed when the account is refused, and is drawn
+empty after a success: its widgets are given empty values (popping their keys left the browser's
+values in place).
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ user = session.require("admin")  # before anything is read: the role check is on
 lang = ui.lang()
 cfg = data.config()
 bureau_names = {b.id: i18n.name(b, lang) for b in cfg.bureaus}
+EMPTY = {"adm_add_name": "", "adm_add_role": auth.ROLES[0], "adm_add_bureau": "", "adm_add_password": "",
+         "adm_new_password": ""}  # fmt: skip
 ADD_KEYS = ("adm_add_name", "adm_add_role", "adm_add_bureau", "adm_add_password")
 CHANGE_KEYS = ("adm_new_password",)
 for key in st.session_state.pop("_adm_clear", ()):
-    st.session_state.pop(key, None)  # widgets not drawn yet in this run: they come back empty
+    st.session_state[key] = EMPTY[key]  # widgets not drawn yet in this run: they are drawn empty
 
 
 def done(message: str, clear: tuple[str, ...]) -> None:
@@ -82,7 +87,13 @@ with tab_users:
         except auth.AuthError as exc:
             refused(exc)
         else:
-            done(T("adm_added", user=fmt.plain(added.user_name), role=T(f"role_{added.role}")), ADD_KEYS)
+            role_name = T(f"role_{added.role}")
+            who = (
+                T("aud_who", role=role_name, bureau=bureau_names.get(added.bureau_id, added.bureau_id))
+                if added.bureau_id
+                else role_name
+            )
+            done(fmt.plain(T("adm_added_user", user=added.user_name, who=who)), ADD_KEYS)
     with st.form("adm_change_user"):
         target = st.selectbox(T("user_name"), [a.user_name for a in accounts], key="adm_change_target")
         new_password = st.text_input(T("adm_new_password"), type="password", key="adm_new_password")
@@ -97,14 +108,14 @@ with tab_users:
                 st.error(T("adm_not_self"))
             elif disable or enable:
                 auth.set_active(data.con(), target, bool(enable), by=user.user_name)
-                done(T("adm_enabled" if enable else "adm_disabled", user=shown), ())
+                done(T("adm_enabled_user" if enable else "adm_disabled_user", user=shown), ())
             else:
                 auth.reset_password(data.con(), target, new_password, by=user.user_name)
                 if target == user.user_name:  # one's own new password: this session goes on
                     fresh = auth.get_user(data.con(), target)
                     if fresh is not None:
                         session.start(fresh)
-                done(T("adm_reset_done", user=shown), CHANGE_KEYS)
+                done(T("adm_reset_user", user=shown), CHANGE_KEYS)
         except auth.AuthError as exc:
             refused(exc)
     review_views.approval_settings(user)  # 审核 on or off per bureau (monitor.review)
@@ -124,5 +135,5 @@ with tab_reminders:
 
 with tab_audit:
     st.caption(T("adm_audit_note"))
-    log = data.audit_log()  # fresh after every sign-in and account change too
-    st.dataframe(data.records(log, lang), hide_index=True, width="stretch")
+    # keyed by the newest event: fresh after every sign-in and account change; 详情 as sentences
+    st.dataframe(data.audit_entries(lang), hide_index=True, width="stretch")

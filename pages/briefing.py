@@ -84,7 +84,7 @@ else:
     attention = int(
         (chosen_rows["status"].isin(briefing.ATTENTION_STATUSES) | chosen_rows["target_id"].isin(worse)).sum()
     )
-    appendix = -(-len(selected) // briefing.APPENDIX_ROWS)
+    appendix = briefing.appendix_page_count(chosen_rows, lang, bureau_names)  # fewer rows a slide when names wrap
     st.caption(T("pack_count", n=len(selected), attention=attention, slides=2 + attention + 1 + appendix))
 
 # what the files on offer were built from; a change of filter, month, language or of the choice to

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import action_views, data, reminder_views, session, ui
+from dashboard import action_views, data, links, reminder_views, session, ui
 from dashboard.ui import T
 from monitor import charts, reporting
 from monitor.style import STATUS_ORDER
@@ -41,17 +41,28 @@ table = pd.DataFrame(
 st.subheader(T("bureau_targets"))
 st.dataframe(
     table,
+    # fixed widths that add up to the page's ~890 px at 1366 px: a long English bureau name is cut
+    # rather than pushing the rate columns off-screen; a cut header reads in full on hover (help)
     column_config={
-        T("completeness_12"): ui.percent_column(T("completeness_12")),
-        T("completeness_3"): ui.percent_column(T("completeness_3")),
-        T("timeliness"): ui.percent_column(T("timeliness")),
+        T("f_bureau"): st.column_config.TextColumn(T("f_bureau"), width=190),
+        **{ui.status_text(s): st.column_config.NumberColumn(width=50, help=ui.status_text(s)) for s in STATUS_ORDER},
+        T("expected_reports"): st.column_config.NumberColumn(width=50, help=T("expected_reports")),
+        T("received_reports"): st.column_config.NumberColumn(width=50, help=T("received_reports")),
+        **{
+            T(rate): st.column_config.ProgressColumn(
+                T(rate), min_value=0, max_value=100, format="%.0f%%", width=100, help=T(rate)
+            )
+            for rate in ("completeness_12", "completeness_3", "timeliness")
+        },
     },
     hide_index=True,
     width="stretch",
 )
 st.caption(T("rates_basis", start=ui.month(cfg.policy.start), month=ui.month(as_of)))
 
-bureau = ui.kept_selectbox(T("f_bureau"), list(per_bureau.index), "bureau_pick", format_func=lambda b: names.get(b, b))
+bureau = links.selectbox(  # ?bureau=<id>
+    T("f_bureau"), list(per_bureau.index), "bureau_pick", "bureau", format_func=lambda b: names.get(b, b)
+)
 mine = rates[rates["bureau_id"] == bureau].sort_values("period")
 # the chart shows the same rates as the table, over the last 12 months
 monthly = reporting.rolling(mine, 12)

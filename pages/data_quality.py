@@ -42,13 +42,14 @@ shown: dict[str, pd.DataFrame] = {
     T("outliers"): warnings,
     T("rejected"): rejected,
 }
+shown = {title: data.records(frame, lang) for title, frame in shown.items()}
 if user.role == "admin":
-    shown[T("audit")] = data.audit_log()
+    shown[T("audit")] = data.audit_entries(lang)  # 详情 as sentences (monitor.audit_text), not JSON
 elif user.role in BUREAU_ROLES and user.bureau_id:
-    shown[T("dq_own_history")] = data.submissions(user.bureau_id).drop(columns="bureau_id")
+    shown[T("dq_own_history")] = data.records(data.submissions(user.bureau_id).drop(columns="bureau_id"), lang)
 for tab, frame in zip(st.tabs(list(shown)), shown.values(), strict=True):
     with tab:
         if frame.empty:
             st.write(T("nothing"))
         else:
-            st.dataframe(data.records(frame, lang), hide_index=True, width="stretch")
+            st.dataframe(frame, hide_index=True, width="stretch")

@@ -7,9 +7,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import change_views, data, explanation_form, sections, session, ui
+from dashboard import change_views, data, links, overview_grid, sections, session, ui
 from dashboard.ui import T
-from monitor import fmt
 from monitor.fmt import ATTENTION_RANK
 from monitor.style import STATUS_ORDER
 
@@ -28,9 +27,10 @@ with st.expander(T("structure_title")):
 
 counts = card["status"].value_counts()
 arrows = change_views.tile_changes(moved)
-for col, status in zip(st.columns(len(STATUS_ORDER)), STATUS_ORDER, strict=True):
-    with col:
-        ui.status_tile(status, counts.get(status, 0), arrows[status])
+with st.container(key="ov_tiles"):  # style.css: two rows of three compact tiles on a phone
+    for col, status in zip(st.columns(len(STATUS_ORDER)), STATUS_ORDER, strict=True):
+        with col:
+            ui.status_tile(status, counts.get(status, 0), arrows[status])
 
 card = card.assign(
     group=card["kind"]
@@ -51,20 +51,22 @@ with st.expander(T("filters_active", n=active) if active else T("filters"), expa
     # options are ids, names only their labels: a filter survives the language toggle
     with c1:
         # every section of the policy in its order, those without targets too (they list indicators)
-        chosen_sections = ui.kept_multiselect(
-            T("f_section"), sections.codes(), "ov_section", format_func=sections.label
+        chosen_sections = links.multiselect(  # ?section=…
+            T("f_section"), sections.codes(), "ov_section", "section", format_func=sections.label
         )
     with c2:
         lead = sorted(card["lead_bureau"].unique(), key=lambda b: str(bureaus.get(b, b)))
-        chosen_bureaus = ui.kept_multiselect(
-            T("f_bureau"), lead, "ov_bureau", format_func=lambda b: str(bureaus.get(b, b))
+        chosen_bureaus = links.multiselect(  # ?bureau=…
+            T("f_bureau"), lead, "ov_bureau", "bureau", format_func=lambda b: str(bureaus.get(b, b))
         )
     with c3:
-        statuses = ui.kept_multiselect(T("f_status"), list(STATUS_ORDER), "ov_status", format_func=ui.status_text)
+        statuses = links.multiselect(  # ?status=off_track,at_risk
+            T("f_status"), list(STATUS_ORDER), "ov_status", "status", format_func=ui.status_text
+        )
     with c4:
         groups = sorted(card["group"].unique(), key=lambda g: (g == "annual", g))
-        years = ui.kept_multiselect(
-            T("f_deadline"), groups, "ov_year", format_func=lambda g: T("group_annual") if g == "annual" else g
+        years = links.multiselect(  # ?year=2026,annual
+            T("f_deadline"), groups, "ov_year", "year", format_func=lambda g: T("group_annual") if g == "annual" else g
         )
 
 # the grouping is a view, not a filter: options are ids, the choice survives the language toggle
@@ -79,6 +81,7 @@ grouping = st.radio(
     key=f"ov_group_{lang}",
 )
 st.session_state["ov_group"] = grouping
+st.caption(T("ov_open_hint"))
 
 shown = card
 if chosen_sections:
@@ -100,52 +103,6 @@ if shown.empty and not listed:
     st.stop()
 
 
-def table(frame: pd.DataFrame) -> pd.DataFrame:
-    unit_zh, unit_en = frame["unit_zh"], frame["unit_en"]
-    columns = pd.DataFrame(
-        {
-            # the move since last month (▲ ▼ ★), then the status: what leadership reads first
-            T("change_col"): [fmt.direction_mark(d) for d in frame["change"]],
-            T("col_status"): [ui.status_text(s) for s in frame["status"]],
-            # the lead bureau's explanation in force beside the status (进展情况, cut to a line)
-            T("col_explanation"): explanation_form.beside_status(frame, as_of),
-            T("col_section"): [sections.label(c) for c in frame["section"]],
-            T("col_target"): frame[f"name_{lang}"],
-            # every English name starts "Municipal": the narrow column shows the part that tells them apart
-            T("col_bureau"): frame["bureau"].str.removeprefix("Municipal ") if lang == "en" else frame["bureau"],
-            T("col_actual"): [
-                ui.number(a, uz, ue) for a, uz, ue in zip(frame["actual"], unit_zh, unit_en, strict=True)
-            ],
-            T("col_goal"): [
-                ui.number(g, uz, ue) for g, uz, ue in zip(frame["target_value"], unit_zh, unit_en, strict=True)
-            ],
-            T("col_deadline"): [ui.month(d) for d in frame["deadline"]],
-            T("col_progress"): (frame["progress"] * 100).clip(0, 150).round(0),
-            T("col_elapsed"): (frame["time_elapsed"] * 100).clip(0, 100).round(0),
-            T("col_forecast"): [
-                ui.number(f, uz, ue) for f, uz, ue in zip(frame["forecast"], unit_zh, unit_en, strict=True)
-            ],
-            T("col_reason"): frame[f"reason_{lang}"],
-        }
-    )
-    if with_actions:  # open actions beside the lead bureau that acts on them
-        place = columns.columns.get_loc(T("col_bureau")) + 1
-        columns.insert(place, T("change_col_actions"), change_views.action_counts(list(frame["target_id"])))
-    return columns
-
-
-config = {
-    T("col_progress"): ui.percent_column(T("col_progress")),
-    T("col_elapsed"): ui.percent_column(T("col_elapsed")),
-    T("col_reason"): st.column_config.TextColumn(T("col_reason"), width="large"),
-    T("col_target"): st.column_config.TextColumn(T("col_target"), width="large"),
-    T("col_bureau"): st.column_config.TextColumn(T("col_bureau"), width="medium"),
-    T("col_status"): st.column_config.TextColumn(T("col_status"), width=112),
-    T("col_explanation"): st.column_config.TextColumn(T("col_explanation"), width="medium"),
-    T("col_section"): st.column_config.TextColumn(T("col_section"), width="medium"),
-    T("change_col"): st.column_config.TextColumn(T("change_col"), width=48),
-}
-
 if grouping == "section":
     for code in listed:
         part = shown[shown["section"] == code].sort_values(["rank", "gap"])
@@ -153,13 +110,7 @@ if grouping == "section":
         if part.empty:
             st.caption(T("section_no_targets"))
         else:
-            st.dataframe(
-                ui.style_status(table(part).drop(columns=[T("col_section")]), T("col_status")),
-                column_config=config,
-                hide_index=True,
-                width="stretch",
-                key=f"ov_section_{code}",
-            )
+            overview_grid.grid(part, as_of, f"ov_section_{code}", with_actions=with_actions, drop=("col_section",))
         pledged = sections.commitments(as_of, code)  # no deadline, no status: not under a target filter
         if not target_filters and not pledged.empty:
             st.caption(T("commitments_title"))
@@ -174,10 +125,4 @@ for group in sorted(shown["group"].unique(), key=lambda g: (g == "annual", g)):
     part = shown[shown["group"] == group].sort_values(["rank", "gap"])
     title = T("group_annual") if group == "annual" else T("due_by", year=group)
     st.subheader(T("with_count", title=title, n=len(part)))
-    st.dataframe(
-        ui.style_status(table(part), T("col_status")),
-        column_config=config,
-        hide_index=True,
-        width="stretch",
-        key=f"ov_table_{group}",
-    )
+    overview_grid.grid(part, as_of, f"ov_table_{group}", with_actions=with_actions)

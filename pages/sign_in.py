@@ -1,13 +1,15 @@
 """登录 Sign-in. In demo mode the demo accounts are listed (never in production).
 
 Every refusal shows the same message in the user's language (auth.AuthError.text): the form never
-says whether a name exists, is disabled or locked. The audit log and the admin page know."""
+says whether a name exists, is disabled or locked. The audit log and the admin page know.
+
+A link opened signed out (/detail?target=…) shows this page; after sign-in it opens (links.resume)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data, session, ui
+from dashboard import data, links, session, ui
 from dashboard.ui import T
 from monitor import auth
 
@@ -29,7 +31,7 @@ if submitted:
         st.error(exc.text(ui.lang()))  # a catalogue text: nothing the user typed
     else:
         session.start(user)
-        st.rerun()
+        links.resume(user.role)  # the page a shared link asked for, with its parameters, or the landing page
 
 if session.sso_configured():
     st.button(T("sso_sign_in"), on_click=st.login, key="sso_sign_in")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import action_views, data, decisions, explanation_form, sections, session, ui, workflow
+from dashboard import action_views, data, decisions, explanation_form, links, sections, session, ui, workflow
 from dashboard.ui import T
 from monitor import charts, fmt
 from monitor.fmt import ATTENTION_RANK
@@ -22,15 +22,10 @@ districts = data.reference("districts").set_index("district_id")[f"name_{lang}"]
 st.title(T("nav_detail"))
 ids = list(card.assign(rank=card["status"].map(ATTENTION_RANK)).sort_values("rank", kind="stable")["target_id"])
 names = dict(zip(card["target_id"], card[f"name_{lang}"], strict=True))
-wanted = st.query_params.get("target")
-target_id = st.selectbox(
-    T("pick_target"),
-    ids,
-    index=ids.index(wanted) if wanted in ids else 0,
-    format_func=lambda i: f"{targets.at[i, 'section']} · {names[i]}",
-    key="detail_target",
+# ?target=<id>: a link opens this target (an unknown id: the first one, no error)
+target_id = links.selectbox(
+    T("pick_target"), ids, "detail_target", "target", format_func=lambda i: f"{targets.at[i, 'section']} · {names[i]}"
 )
-st.query_params["target"] = target_id
 row = card.set_index("target_id").loc[target_id].to_dict() | {"target_id": target_id}
 meta = targets.loc[target_id]
 st.caption(T("labelled", label=T("policy_section"), value=sections.label(meta["section"])))

@@ -9,8 +9,9 @@ import streamlit as st
 
 from dashboard import data, entry_form, explanation_form, review_views, session, ui
 from dashboard.ui import T
+from etl.correct import CorrectionRefused, checked_value, exact_figure
 from etl.load import MAX_STORED_PROBLEMS, safe_name
-from monitor import export_safe, i18n, review, tables
+from monitor import export_safe, fmt, i18n, review, tables
 
 user = session.require("upload")
 lang = ui.lang()
@@ -30,9 +31,21 @@ last_month = (dt.date.today().replace(day=1) - dt.timedelta(days=1)).replace(day
 periods = [p.date() for p in pd.date_range(cfg.policy.start, last_month, freq="MS")][::-1]
 review_views.reporter_section(bureau)  # 审核: returned submissions with the approver's comment, pending ones
 
-tab_entry, tab_template, tab_upload, tab_fix, tab_history, tab_explain = st.tabs(
-    [T("entry_tab"), T("up_template"), T("up_upload"), T("up_correct"), T("up_history"), T("expl_tab")]
-)
+# Tabs are told apart by a stable id, not by their label: the labels follow the language, and a tab
+# whose label changed is a new tab to Streamlit (the language toggle went back to the first one).
+TABS = {"entry": "entry_tab", "template": "up_template", "upload": "up_upload", "fix": "up_correct",
+        "history": "up_history", "explain": "expl_tab"}  # fmt: skip
+chosen = st.session_state.get("up_tab", "entry")
+tab_labels = {tab_id: T(key) for tab_id, key in TABS.items()}
+tabs_key = f"up_tabs_{lang}"
+# The widget of this language starts on the tab chosen in the other one (its own state, a label, is
+# dropped by Streamlit while the other language's widget is drawn). Not through `default`: a default
+# that changes between reruns made the widget a new one each time and undid the user's click.
+if st.session_state.get(tabs_key) not in tab_labels.values():
+    st.session_state[tabs_key] = tab_labels.get(chosen, tab_labels["entry"])
+tabs = st.tabs(list(tab_labels.values()), key=tabs_key, on_change="rerun")
+st.session_state["up_tab"] = next((tab_id for tab_id, tab in zip(TABS, tabs, strict=True) if tab.open), chosen)
+tab_entry, tab_template, tab_upload, tab_fix, tab_history, tab_explain = tabs
 
 with tab_entry:  # 在线填报: the month as an editable grid (dashboard/entry_form.py)
     entry_form.render(bureau, user, periods)
@@ -51,6 +64,7 @@ with tab_template:
 
 with tab_upload:
     st.caption(T("up_rules", mb=cfg.reporting.max_upload_mb))
+    st.caption(T("up_drop_help", mb=cfg.reporting.max_upload_mb))  # Streamlit's own words stay English
     upload = st.file_uploader(T("up_choose"), type=["xlsx", "csv"], key="up_file")
     if upload is not None:
         file_bytes = upload.getvalue()
@@ -128,33 +142,91 @@ with tab_upload:
                     else:
                         st.error(ui.summary(result))
 
-with tab_fix:
+with tab_fix:  # fields and figures: the one-row file behind a correction is etl.correct's business
+    fix_message = st.session_state.pop("_up_fix_message", None)
+    if fix_message:  # a correction went in: its form is drawn empty (its widgets are not drawn yet)
+        st.session_state["up_fix_value"] = None
+        st.session_state["up_fix_reason"] = ""
+        st.success(fix_message)
+        if st.session_state.pop("_up_fix_pending", False):
+            st.info(T("entry_pending"))  # counted once the bureau's approver approves it
     kpis = [k.id for k in cfg.kpis_of_bureau(bureau)]
-    # the KPI sits outside the form: the districts offered depend on it (city-only KPIs: 全市)
+    # outside a form: the districts offered and the figures shown follow the KPI, unit and month
     kpi = ui.kept_selectbox(T("tc_kpi"), kpis, "up_fix_kpi", format_func=lambda i: i18n.name(cfg.kpi_by_id[i], lang))
+    chosen_kpi = cfg.kpi_by_id[kpi]
     # city-only KPIs: 全市; summed KPIs: the districts; every-centre KPIs (aggregation all): both
-    aggregation = cfg.kpi_by_id[kpi].aggregation
+    aggregation = chosen_kpi.aggregation
     units = [d.id for d in cfg.districts if aggregation == "all" or (d.id == "city") == (aggregation == "city")]
-    with st.form("up_fix_form"):
-        district = ui.kept_selectbox(
-            T("col_district"), units, "up_fix_district", format_func=lambda d: i18n.name(cfg.district_by_id[d], lang)
-        )
-        period = ui.month_select(T("month"), periods, key="up_fix_period")
-        value = st.number_input(T("value"), min_value=0.0, step=1.0, key="up_fix_value")
+    district = ui.kept_selectbox(
+        T("col_district"), units, "up_fix_district", format_func=lambda d: i18n.name(cfg.district_by_id[d], lang)
+    )
+    closed = data.due_month()  # the last closed month: the one most corrections are about
+    period = ui.month_select(
+        T("month"), periods, key="up_fix_period", index=periods.index(closed) if closed in periods else 0
+    )
+    history = data.figure_history(kpi, district, period)
+    current = float(history["value"].iloc[-1]) if len(history) else None
+    # a figure awaiting the bureau's approver is the one a correction is compared with, marked as such
+    marks = [T("aud_pending") if status == review.PENDING else "" for status in history["review_status"]]
+    if current is None:
+        st.caption(T("fix_current_none"))
+    else:
+        held = exact_figure(current, chosen_kpi, lang) + marks[-1]
+        st.markdown(f"**{fmt.plain(T('fix_current', value=held))}**")
+        st.caption(T("fix_history"))
+        st.dataframe(
+            pd.DataFrame({
+                T("fix_col_version"): history["revision"].astype(int),
+                T("fix_col_value"): [
+                    exact_figure(v, chosen_kpi, lang) + mark for v, mark in zip(history["value"], marks, strict=True)
+                ],
+                T("fix_col_when"): [f"{t:%Y-%m-%d %H:%M}" for t in history["submitted_at"]],
+                T("fix_col_by"): history["user_name"],
+                T("fix_col_reason"): history["reason"].fillna(""),
+            }),
+            hide_index=True, width="stretch", key="up_fix_history",
+        )  # fmt: skip
+    with st.form("up_fix_form", clear_on_submit=False):
+        unit = chosen_kpi.unit_zh if lang == "zh" else chosen_kpi.unit_en
+        value = st.number_input(
+            T("value"), min_value=0.0, value=None, step=1.0 if chosen_kpi.value_type in ("count", "flag") else 0.01,
+            format="%g", placeholder=T("labelled", label=T("unit"), value=unit), key="up_fix_value",
+        )  # fmt: skip
         reason = st.text_area(T("up_fix_reason"), key="up_fix_reason")
         sent = st.form_submit_button(T("up_fix_submit"))
     if sent:
+        refusals = []
+        try:
+            figure = checked_value(chosen_kpi, value)
+        except CorrectionRefused as exc:
+            refusals.append(exc.text(lang))
         if not reason.strip():
-            st.error(T("up_fix_reason_required"))
+            refusals.append(T("up_fix_reason_required"))
+        if refusals:
+            for refusal in refusals:
+                st.error(refusal)
+        elif current is not None and figure == current:
+            st.info(T("fix_same"))
         else:
             with st.spinner(T("up_loading")):
-                result = data.correct(bureau, user, kpi, district, period, value, reason.strip())
+                result = data.correct(bureau, user, kpi, district, period, figure, reason.strip())
             if result.outcome == "accepted":
-                st.success(ui.summary(result))
-                if review.status_of(data.con(), result.submission_id) == review.PENDING:
-                    st.info(T("entry_pending"))
-            else:
-                st.error("\n\n".join(ui.problem(p) for p in result.problems))
+                where = {"kpi": i18n.name(chosen_kpi, lang), "district": i18n.name(cfg.district_by_id[district], lang),
+                         "month": ui.month(period), "new": exact_figure(figure, chosen_kpi, lang)}  # fmt: skip
+                said = (
+                    T("fix_done_first", **where)
+                    if current is None
+                    else T("fix_done", old=exact_figure(current, chosen_kpi, lang), **where)
+                )
+                st.session_state["_up_fix_message"] = fmt.plain(said)
+                pending = review.status_of(data.con(), result.submission_id) == review.PENDING
+                st.session_state["_up_fix_pending"] = pending
+                st.rerun()  # the figure and its history above show the correction
+            elif result.outcome == "duplicate":
+                st.info(T("fix_same"))
+            else:  # the row's reason only: the file and cell it names are the form's fields
+                for found in result.problems:
+                    st.error(T("fix_refused", problem=fmt.plain(i18n.name(found, lang, "reason"))))
 
 with tab_history:
     st.subheader(T("up_status"))

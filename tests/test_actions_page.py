@@ -55,7 +55,7 @@ def off_track(app_db: Path) -> str:
 ACTIONS = ["编号", "责任单位", "督办要求", "办理时限", "状态", "逾期", "最新进展", "交办人"]
 COLUMNS = {
     "fa_table": ACTIONS,
-    "fa_mine": ["编号", "指标", *ACTIONS[1:]],
+    "fa_mine": ["编号", "指标", *ACTIONS[2:]],  # the reader's own bureau: no bureau column
     "fa_bureau_table": ["编号", "指标", *ACTIONS[1:]],
     "fa_history": ["时间", "环节", i18n.t("user_name"), "内容"],
     "fa_per_bureau": ["责任单位", "状态"],

@@ -254,7 +254,7 @@ def test_target_detail(app_db: Path, expected: Expected, lang: str) -> None:
     at = open_page("leader", "target_detail", lang, target=KNOWN_TARGET)
     assert_clean(at)
     assert titles(at) == [T("nav_detail", lang)]
-    assert at.selectbox(key="detail_target").value == KNOWN_TARGET
+    assert at.selectbox(key=f"detail_target_{lang}").value == KNOWN_TARGET
     known = expected.target(KNOWN_TARGET)
     uz, ue = known["unit_zh"], known["unit_en"]
     assert metric(at, T("col_actual", lang)) == fmt.figure(known["actual"], uz, ue, lang)
@@ -275,7 +275,7 @@ def test_target_detail_switch_target(app_db: Path, expected: Expected) -> None:
     at = open_page("leader", "target_detail")
     card = expected.card
     other = card[(card["target_id"] != KNOWN_TARGET) & card["actual"].notna()].iloc[0]
-    at.selectbox(key="detail_target").select(other["target_id"]).run()
+    at.selectbox(key="detail_target_zh").select(other["target_id"]).run()
     assert_clean(at)
     assert metric(at, "最新实际") == fmt.figure(other["actual"], other["unit_zh"], other["unit_en"], "zh")
     assert metric(at, "状态") == fmt.status(other["status"], "zh")
@@ -578,7 +578,7 @@ def test_page_files_guard_themselves(app_db: Path, user: str | None, page: str) 
         at.session_state["last_seen"] = now
     at.run()
     assert not at.exception
-    assert [e.value for e in at.error] == ["无权访问此页面 / You are not allowed to open this page."]
+    assert [e.value for e in at.error] == ["无权访问此页面。"]  # one language: the reader's (Chinese by default)
     assert not at.title and not at.dataframe and not at.get("download_button")
 
 
@@ -753,7 +753,8 @@ def test_correction_keeps_the_old_value(app_db: Path) -> None:
 
     fill_correction(at, kpi, district, period, old + 7, "补录漏报项目")
     assert_clean(at)
-    assert any("已导入" in s.value and "修订1条" in s.value for s in at.success), [s.value for s in at.success]
+    said = f"已更正：保障性租赁住房筹建套数，康巴什区，2026年9月：{old:,.0f}套 → {old + 7:,.0f}套"
+    assert [s.value for s in at.success] == [fmt.plain(said)]  # fields and figures, no file name
     assert history(app_db, kpi, district, period) == [(1, old, None), (2, old + 7, "补录漏报项目")]
 
     # the detail page shows both figures
@@ -776,5 +777,5 @@ def test_correction_keeps_every_digit(app_db: Path, value: float) -> None:
     at = open_page("housing", "upload")
     fill_correction(at, kpi, district, period, value, "按财政拨付凭证更正")
     assert_clean(at)
-    assert any("已导入" in s.value for s in at.success), [s.value for s in at.success]
+    assert any(fmt.plain(f"→ {value:,}元") in s.value for s in at.success), [s.value for s in at.success]
     assert history(app_db, kpi, district, period)[-1][:2] == (2, value)

@@ -188,7 +188,7 @@ def test_pdf(built: Built) -> None:
 
 def test_workbook(built: Built, demo_db: Path) -> None:
     wb = openpyxl.load_workbook(built.result.workbook)
-    assert wb.sheetnames == ["计分卡", "分旗区", "报送情况", "承诺事项", "情况说明"]  # issues 13, 14
+    assert wb.sheetnames == ["计分卡", "分旗区", "报送情况", "承诺事项", "情况说明", "督办事项"]  # issues 13, 14, 15
     ws = wb["计分卡"]
     assert ws.freeze_panes == "A2"
     header = [c.value for c in ws[1]]
@@ -436,7 +436,7 @@ def test_page_generates_and_offers_downloads(page: AppTest) -> None:
     assert len(names) == 2
     assert served(buttons["br_download_pdf"]).startswith(b"%PDF")
     book = openpyxl.load_workbook(io.BytesIO(served(buttons["br_download_xlsx"])))
-    assert book.sheetnames == ["计分卡", "分旗区", "报送情况", "承诺事项", "情况说明"]  # issues 13, 14
+    assert book.sheetnames == ["计分卡", "分旗区", "报送情况", "承诺事项", "情况说明", "督办事项"]  # issues 13, 14, 15
     with zipfile.ZipFile(io.BytesIO(served(buttons["br_download_zip"]))) as zf:
         assert len(zf.namelist()) == 2 * 3
 

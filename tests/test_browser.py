@@ -14,7 +14,9 @@ signs in, sees how many figures still wait for review (the demo's own pending su
 earlier as-of month, switches to English (the month must stay picked, also after further reruns) and
 back, opens the overview and a target's detail, then the detail of the target the reports changed (the
 new figure, its status and the month's 进展情况 and 存在问题 in the 情况说明 table), then 简报导出: one
-target, generate, download the deck and open it with python-pptx. No Streamlit exception box, no
+target, generate, download the deck and open it with python-pptx. Last, the leader opens a follow-up action (督办) on an
+off-track target of the transport bureau and signs out; that bureau's reporter signs in and sees it
+first thing: the open item "1项督办事项待办" and the action in the list under it. No Streamlit exception box, no
 browser console error and no request to any host but this machine may appear. Screenshots go to
 test-artifacts/ (git-ignored).
 
@@ -31,14 +33,8 @@ which is signed out.
 from __future__ import annotations
 
 import io
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -47,20 +43,11 @@ import openpyxl
 import pytest
 from pptx import Presentation
 
+from tests.browser_server import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, running_app
 from tests.conftest import DEMO_AS_OF
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TIMEOUT_MS = 30_000
 BRIEFING_TIMEOUT_MS = 120_000  # the first briefing starts a headless Chromium for the charts
 
@@ -68,6 +55,10 @@ BRIEFING_TIMEOUT_MS = 120_000  # the first briefing starts a headless Chromium f
 # the demo data). It lifts the city's running total past the target's 15,000, so both the figure and
 # the status on the leader's pages change.
 RENTAL_TARGET = "rental_housing_15k"
+# 督办: an off-track target in the demo (明显滞后 as of 2026-10) led by the transport bureau (demo reporter
+# account "transport"); the leader opens an action on it, the bureau's reporter sees it on sign-in
+ACTION_TARGET = "三年内公交出行分担率提升至30%"
+ACTION_ASKED = "请于月底前报送提升公交分担率的整改措施"
 RENTAL_KPI = "rental_housing_units"
 RENTAL_DISTRICT = "东胜区"
 RENTAL_VALUE = 3210
@@ -85,53 +76,11 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs the system Chromium at /usr/bin/chromium")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def server(app_db: Path, tmp_path: Path) -> Iterator[str]:
     """`streamlit run app.py` on the copy of the demo warehouse; yields the base URL."""
-    port = _free_port()
-    log_path = tmp_path / "streamlit.log"
-    env = {**os.environ, "MONITOR_DB": str(app_db), "PYTHONUNBUFFERED": "1"}
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "streamlit", "run", "app.py",
-                "--server.port", str(port), "--server.address", "127.0.0.1",
-                "--server.headless", "true", "--browser.gatherUsageStats", "false",
-                "--server.fileWatcherType", "none",
-            ],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("streamlit did not start:\n" + log_path.read_text(errors="replace"))
-            time.sleep(0.3)
+    with running_app(app_db, tmp_path, "streamlit.log") as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        server_log = log_path.read_text(errors="replace")
-        if ARTIFACTS.is_dir():
-            shutil.copy(log_path, ARTIFACTS / "streamlit.log")
-        assert "Traceback" not in server_log, server_log
 
 
 def _fill(template: bytes, bad_row: int | None = None, overrides: dict[tuple[str, str], float] | None = None) -> bytes:
@@ -332,6 +281,7 @@ def test_reporter_and_leader_in_the_browser(known: dict[str, str], demo_db: Path
             template_tab = main.get_by_role("tab", name="下载模板")  # the page opens on 在线填报
             template_tab.click()
             expect(template_tab).to_have_attribute("aria-selected", "true")
+            settle()  # a tab switch reruns the page (only the open tab's content runs)
             template_month = main.get_by_role("combobox")  # the template tab's (the others are hidden)
             expect(template_month).to_have_count(1)
             month_label = f"{DEMO_AS_OF.year}年{DEMO_AS_OF.month}月"
@@ -353,6 +303,7 @@ def test_reporter_and_leader_in_the_browser(known: dict[str, str], demo_db: Path
             upload_tab = main.get_by_role("tab", name="上传月报")
             upload_tab.click()
             expect(upload_tab).to_have_attribute("aria-selected", "true")
+            settle()  # a tab switch reruns the page (only the open tab's content runs)
             file_input = main.locator("input[type='file']")
             file_input.set_input_files(
                 files=[{"name": "housing_report.xlsx", "mimeType": "application/octet-stream", "buffer": filled}]
@@ -411,6 +362,7 @@ def test_reporter_and_leader_in_the_browser(known: dict[str, str], demo_db: Path
             entry_tab = main.get_by_role("tab", name="在线填报")
             entry_tab.click()
             expect(entry_tab).to_have_attribute("aria-selected", "true")
+            settle()  # a tab switch reruns the page (only the open tab's content runs)
             panel = main.get_by_role("tabpanel")  # the open tab's (the others are hidden)
             expect(panel).to_have_count(1)
             entry_month = panel.get_by_role("combobox")
@@ -620,6 +572,29 @@ def test_reporter_and_leader_in_the_browser(known: dict[str, str], demo_db: Path
             nav("/")
             expect(main.get_by_role("heading", name="总览")).to_be_visible()
             shot("09_overview")
+
+            # 督办: the leader opens a follow-up action on an off-track target of the transport bureau
+            nav("/detail")
+            pick_target = main.get_by_role("combobox", name="选择目标")
+            pick_target.click()
+            page.keyboard.type(ACTION_TARGET[:8])
+            page.get_by_role("option", name=re.compile(re.escape(ACTION_TARGET))).click()
+            expect(metrics.filter(has_text="状态")).to_contain_text("明显滞后")
+            expect(main.get_by_text("暂无督办事项。")).to_be_visible()
+            main.get_by_label("督办要求（最多500字）").fill(ACTION_ASKED)
+            main.get_by_role("button", name="交办", exact=True).click()
+            expect(main.get_by_text(re.compile(r"已交办第\d+号督办事项。"))).to_be_visible()
+            settle()
+            shot("10_action_opened")
+            sidebar.get_by_role("button", name="退出登录").click()
+            expect(page.get_by_label("账号")).to_be_visible()
+
+            # -- the transport bureau's reporter sees it on signing in, first thing
+            sign_in("transport", "transport-0477")
+            expect(main.get_by_text("1项督办事项待办")).to_be_visible()
+            mine = main.locator("tr").filter(has=page.get_by_text(ACTION_ASKED, exact=True))
+            expect(mine).to_have_count(1)
+            shot("11_bureau_sees_action")
         finally:
             browser.close()
 

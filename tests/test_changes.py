@@ -4,9 +4,9 @@ A small warehouse loaded through the ETL (etl.load.load_bytes, with the submissi
 revisions and review states are the real ones. Months: the chosen month is 2026-10 (AS_OF), the
 previous one 2026-09; October's reporting window is November 2026.
 
-    share_worse    cap ≤ 70%: 69, 68 (Sep), 71 (Oct)   on_track  -> off_track  worse    ▼  (August corrected)
-    share_better   cap ≤ 70%: 68, 71 (Sep), 68 (Oct)   off_track -> on_track   better   ▲  (Sep corrected to 70 in Dec)
-    portal_done    milestone: 0, 0 (Sep), 1 (Oct)      on_track  -> achieved   achieved ▲
+    share_worse    cap ≤ 70%: 69, 68 (Sep), 71 (Oct)   on_track  -> off_track  worse    ↓  (August corrected)
+    share_better   cap ≤ 70%: 68, 71 (Sep), 68 (Oct)   off_track -> on_track   better   ↑  (Sep corrected to 70 in Dec)
+    portal_done    milestone: 0, 0 (Sep), 1 (Oct)      on_track  -> achieved   achieved ↑
     portal_same    milestone: 0, 0 (Sep), 0 (Oct)      on_track  -> on_track   same
     portal_new     milestone: only Oct 0               no_data   -> on_track   new      ★
     units_scope    cumulative units in dongsheng and kangbashi (dalad reports too, out of scope)
@@ -169,9 +169,9 @@ def test_each_transition_gets_its_direction_and_mark(loaded: duckdb.DuckDBPyConn
         "portal_new": ("no_data", "on_track", "new"),
     }
     marks = {t: fmt.direction_mark(r["direction"]) for t, r in rows.items() if t != "units_scope"}
-    assert marks == {"share_worse": "▼", "share_better": "▲", "portal_done": "▲", "portal_same": "", "portal_new": "★"}
-    assert fmt.direction_text("worse", "zh") == "▼ 变差"
-    assert fmt.direction_text("achieved", "en") == "▲ newly achieved"
+    assert marks == {"share_worse": "↓", "share_better": "↑", "portal_done": "↑", "portal_same": "", "portal_new": "★"}
+    assert fmt.direction_text("worse", "zh") == "↓ 变差"
+    assert fmt.direction_text("achieved", "en") == "↑ newly achieved"
     assert fmt.direction_text("same", "zh") == ""
     # progress of a cap is the actual over the cap; of a milestone 0 or 1
     assert rows["share_worse"]["progress_prev"] == pytest.approx(68 / 70)

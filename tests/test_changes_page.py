@@ -91,8 +91,8 @@ def test_the_change_list_names_every_moved_target_with_both_statuses(app_db: Pat
         assert row["本月状态"] == fmt.plain(fmt.status(now, "zh"))
     # worse first
     order = list(shown["变化"])
-    if "▼ 变差" in order:
-        assert order[0] == "▼ 变差"
+    if "↓ 变差" in order:
+        assert order[0] == "↓ 变差"
 
 
 def test_tiles_say_last_months_count_and_the_arrows_of_the_targets_that_came_in(app_db: Path, engine: Engine) -> None:
@@ -129,7 +129,8 @@ def test_each_row_of_the_scorecard_carries_its_arrow_and_open_actions(app_db: Pa
 def test_the_print_view_lists_the_targets_needing_attention(app_db: Path, engine: Engine) -> None:
     at = open_page("leader", "print_view")
     assert_clean(at)
-    [page] = [h.value for h in at.get("html")]
+    # the print page's own HTML (app.py also draws dashboard/style.css as an html element)
+    [page] = [h.value for h in at.get("html") if "@page" in h.value]
     assert "@page { size: A4 landscape" in page
     assert "2026年10月推进情况一页纸" in page
     card = engine.card.merge(engine.moved[["target_id", "direction"]], on="target_id")
@@ -160,11 +161,11 @@ def test_the_print_view_is_for_leaders_and_admins(app_db: Path) -> None:
     at.session_state["signed_in_at"] = now
     at.session_state["last_seen"] = now
     at.run()
-    assert [e.value for e in at.error] == [f"{NO_ACCESS} / You are not allowed to open this page."]
+    assert [e.value for e in at.error] == ["无权访问此页面。"]  # in the reader's language only
     assert not at.get("html")
     at = open_page("admin", "print_view", "en")
     assert_clean(at)
-    [page] = [h.value for h in at.get("html")]
+    [page] = [h.value for h in at.get("html") if "@page" in h.value]
     assert "Progress on one page, Oct 2026" in page
     assert i18n.t("print_attention", "en", n=0).split("(")[0] in page
 
@@ -200,4 +201,4 @@ def test_teachers_fall_behind_when_october_is_not_reported(app_db: Path, demo_db
     at = open_page("leader", "overview")
     [shown] = [t.value for t in at.table]
     line = shown.set_index("目标").loc[fmt.plain(engine.name("teachers_1700_yearly"))]
-    assert (line["变化"], line["上月状态"], line["本月状态"]) == ("▼ 变差", "▲ 需关注", "▼ 明显滞后")
+    assert (line["变化"], line["上月状态"], line["本月状态"]) == ("↓ 变差", "▲ 需关注", "▼ 明显滞后")

@@ -124,7 +124,7 @@ def test_monitor_users_takes_db_anywhere_on_the_line(
 ) -> None:
     warehouse = tmp_path / "w.duckdb"
     assert monitor_main([str(warehouse) if a == "{db}" else a for a in argv]) == 0
-    assert capsys.readouterr().out.strip() == "已完成 / done: add zhao"
+    assert capsys.readouterr().out.strip() == "已新增用户 zhao（领导）"
     con = db.connect(warehouse, read_only=True)
     try:
         assert con.execute("select user_name, role from users").fetchall() == [("zhao", "leader")]

@@ -136,7 +136,7 @@ def test_the_summary_shows_the_changes_counted_as_the_overview_counts_them(
     # among the seven: two worse (teachers, senior health talent), one better (industrial jobs)
     assert (totals["worse"], totals["better"], totals["achieved"]) == (2, 1, 0)
     line = (
-        f"本月变化：▼ 2项变差 · ▲ 1项好转 · ▲ 0项新完成 · 新报数据{totals['new_figures']}条 · "
+        f"本月变化：↓ 2项变差 · ↑ 1项好转 · ↑ 0项新完成 · 新报数据{totals['new_figures']}条 · "
         f"修订{totals['revisions']}条"
     )
     assert line in summary
@@ -185,6 +185,38 @@ def test_open_actions_are_listed_under_the_chart(data: briefing.BriefingData, tm
     assert "督办事项" not in texts(slides[2 + ATTENTION.index("talents_50k_2025")])
 
 
+def test_the_workbook_lists_the_open_actions_with_due_date_state_and_latest_note(
+    data: briefing.BriefingData, tmp_path: Path
+) -> None:
+    import openpyxl
+
+    actions = pd.DataFrame(
+        [
+            {"action_id": 3, "target_id": "soe_graduate_share_30", "bureau_id": "sasac", "asked": "约谈企业",
+             "due_date": dt.date(2026, 11, 15), "state": "close_requested", "overdue": True,
+             "latest_note": "=已约谈5家企业", "opened_by": "leader", "opened_at": dt.datetime(2026, 11, 1, 9, 0)},
+            {"action_id": 7, "target_id": "teachers_1700_yearly", "bureau_id": "education", "asked": "提交整改方案",
+             "due_date": dt.date(2026, 11, 30), "state": "open", "overdue": False, "latest_note": None,
+             "opened_by": "leader", "opened_at": dt.datetime(2026, 11, 2, 9, 0)},
+        ]
+    )  # fmt: skip
+    path = briefing.write_workbook(
+        tmp_path / "pack.xlsx", data.card, data.units, data.reporting, bureau_names=data.bureau_names,
+        actions=actions,
+    )  # fmt: skip
+    sheet = openpyxl.load_workbook(path)["督办事项"]
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert rows[0] == [
+        "编号", "指标", "责任单位", "督办要求", "办理时限", "状态", "逾期", "最新进展", "交办人", "目标编码"
+    ]  # fmt: skip
+    assert rows[1][:4] == [3, name(data, "soe_graduate_share_30"), data.bureau("sasac"), "约谈企业"]
+    assert rows[1][4] == dt.datetime(2026, 11, 15)
+    # a note that starts like a formula stays text (safe_cell), never a formula
+    assert rows[1][5:] == ["申请办结", "已逾期", "'=已约谈5家企业", "leader", "soe_graduate_share_30"]
+    assert rows[2][5:] == ["办理中", "", "", "leader", "teachers_1700_yearly"]
+    assert len(rows) == 3
+
+
 def test_the_appendix_lists_every_target_in_policy_order_with_status_figure_target_and_bureau(
     data: briefing.BriefingData, tmp_path: Path
 ) -> None:
@@ -195,8 +227,8 @@ def test_the_appendix_lists_every_target_in_policy_order_with_status_figure_targ
     by_name = {r[1]: r for r in rows[1:]}
     rental = by_name[name(data, "rental_housing_15k")]
     assert rental[2] == "● 正常推进" and rental[4] == "1.5万套"
-    assert by_name[name(data, "senior_health_talent_100_3y")][2] == "▼ 明显滞后 ▼"  # worse than last month
-    assert by_name[name(data, "industrial_jobs_20k_yearly")][2] == "● 正常推进 ▲"  # better
+    assert by_name[name(data, "senior_health_talent_100_3y")][2] == "▼ 明显滞后 ↓"  # worse than last month
+    assert by_name[name(data, "industrial_jobs_20k_yearly")][2] == "● 正常推进 ↑"  # better
     assert by_name[name(data, "policy_zone_online_done")][5] == data.bureau("gov_services")
 
 
@@ -286,7 +318,7 @@ def test_the_pdf_html_has_the_exception_first_order(data: briefing.BriefingData)
     assert headings[1:] == [
         "总体进展", *(name(data, t) for t in ATTENTION), "责任单位缺报情况", "附表：全部目标",
     ]  # fmt: skip
-    assert "本月变化：▼ 2项变差 · ▲ 1项好转" in page
+    assert "本月变化：↓ 2项变差 · ↑ 1项好转" in page
     assert page.count('src="data:image/svg+xml;base64,') == 1 + len(ATTENTION)  # summary + attention charts
     for gap in data.gap_rows():  # the gaps table: every bureau of the app's list
         assert f"<td>{gap[0]}</td><td>{gap[1]}</td>" in page

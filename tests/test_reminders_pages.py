@@ -22,7 +22,6 @@ from dashboard import data
 from monitor.targets import TargetsConfig, load_targets
 from tests.test_app_pages import (  # the harness keeps every run going through app.py
     APP,
-    NO_ACCESS,
     ROOT,
     _current,
     _harness,  # noqa: F401 (an autouse fixture, active here once imported)
@@ -162,7 +161,7 @@ def test_a_leader_or_reporter_cannot_reach_the_reminders(app_db: Path, user: str
         at.session_state[key] = value
     at.run()
     assert not at.exception
-    assert [e.value for e in at.error] == [f"{NO_ACCESS} / You are not allowed to open this page."]
+    assert [e.value for e in at.error] == ["无权访问此页面。"]  # in the reader's language only
     assert list(at.code) == [] and list(at.selectbox) == [] and list(at.button) == []
 
 

@@ -333,14 +333,11 @@ def test_users_add_creates_an_approver_of_a_bureau(warehouse: Warehouse, capsys:
     warehouse.con.close()
     args = ["users", "--db", path, "add", "zhao_shenhe", "--role", "approver", "--password", "zhao-secret-1"]
     assert monitor_main([*args, "--bureau", "housing"]) == 0
-    assert capsys.readouterr().out.strip() == "已完成 / done: add zhao_shenhe"
+    assert capsys.readouterr().out.strip() == "已新增用户 zhao_shenhe（审核人员，市住房和城乡建设局）"
     assert (
         monitor_main(["users", "--db", path, "add", "qian", "--role", "approver", "--password", "qian-secret-1"]) == 1
     )
-    assert (
-        capsys.readouterr().out.strip()
-        == "填报人员和审核人员必须属于一个责任单位。 / A reporter or approver needs a bureau."
-    )
+    assert capsys.readouterr().out.strip() == "填报人员和审核人员必须属于一个责任单位。"
     con = db.connect(path)
     try:
         made = auth.get_user(con, "zhao_shenhe")

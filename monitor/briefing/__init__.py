@@ -37,6 +37,7 @@ from monitor.briefing.model import (
     BriefingResult,
     ChartFile,
     ProgressCallback,
+    appendix_page_count,
     safe_cell,
 )
 from monitor.briefing.pack import write_deck
@@ -52,6 +53,7 @@ __all__ = [
     "ChartFile",
     "ProgressCallback",
     "_month_ranges",
+    "appendix_page_count",
     "briefing_html",
     "build_briefing",
     "collect",

@@ -135,7 +135,7 @@ async def _build(
                     workbook, data.card, data.units, data.reporting, lang=lang, bureau_names=data.bureau_names,
                     district_names=data.district_names, as_of=data.as_of,
                     assumed={tid: list(t.assumed) for tid, t in data.targets.items()},
-                    commitments=data.commitments,
+                    commitments=data.commitments, actions=data.actions,
                 )  # fmt: skip
                 _zip_charts(chart_files, zipped)
 

@@ -10,22 +10,13 @@ import duckdb
 import pandas as pd
 
 from monitor import explanations, fmt, progress, queries, reminders, reporting, review
+from monitor.actions import open_actions
 from monitor.briefing.model import BriefingData, BriefingError
 from monitor.commitments import commitment_states
 from monitor.i18n import Lang
+from monitor.progress.changes import changes as target_changes
+from monitor.progress.changes import totals as change_totals
 from monitor.targets import TargetsConfig
-
-# Changes since last month and follow-up actions are written by two other features of issue 15; the
-# pack shows them when their modules are installed and leaves their columns out when not.
-try:
-    from monitor.progress.changes import changes as _changes
-    from monitor.progress.changes import totals as _change_totals
-except ImportError:
-    _changes = _change_totals = None
-try:
-    from monitor.actions import open_actions as _open_actions
-except ImportError:
-    _open_actions = None
 
 REPORTING_COLUMNS = [
     "bureau_id", "bureau", "expected", "received", "on_time", "completeness", "timeliness",
@@ -162,19 +153,15 @@ def collect(
         ),
         full=full,
         changes=changed,
-        change_totals=None if changed is None or _change_totals is None else _change_totals(con, as_of, cfg, changed),
-        actions=None if _open_actions is None else _open_actions(con, ids),
+        change_totals=change_totals(con, as_of, cfg, changed),
+        actions=open_actions(con, ids),
         gaps=gaps(con, cfg, as_of),
     )
 
 
-def month_changes(
-    con: duckdb.DuckDBPyConnection, cfg: TargetsConfig, as_of: dt.date, ids: list[str]
-) -> pd.DataFrame | None:
-    """monitor.progress.changes for the selected targets (None when that module is not installed)."""
-    if _changes is None:
-        return None
-    frame = _changes(con, as_of, cfg)
+def month_changes(con: duckdb.DuckDBPyConnection, cfg: TargetsConfig, as_of: dt.date, ids: list[str]) -> pd.DataFrame:
+    """monitor.progress.changes for the selected targets."""
+    frame = target_changes(con, as_of, cfg)
     return frame[frame["target_id"].isin(ids)].reset_index(drop=True)
 
 

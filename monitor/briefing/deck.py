@@ -11,14 +11,24 @@ from typing import Any
 from lxml import etree
 from pptx.dml.color import RGBColor
 from pptx.enum.shapes import MSO_SHAPE
-from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
+from pptx.enum.text import MSO_ANCHOR, MSO_AUTO_SIZE, PP_ALIGN
 from pptx.oxml.ns import qn
 from pptx.slide import Slide
 from pptx.text.text import TextFrame, _Paragraph
 from pptx.util import Inches, Pt
 
 from monitor import explanations, fmt
-from monitor.briefing.layout import SLIDE_W_IN, title_pt
+from monitor.briefing.layout import (
+    CELL_INSET_IN,
+    CELL_PAD_IN,
+    SLIDE_W_IN,
+    TITLE_INSET_IN,
+    TITLE_SIDE_INSET_IN,
+    fitted_pt,
+    row_height_in,
+    slide_title,
+    title_height_in,
+)
 from monitor.briefing.model import CJK_FONT, BriefingData, ChartFile
 from monitor.style import STATUS_COLORS, STATUS_ORDER
 
@@ -92,18 +102,31 @@ def _textbox(
     return box
 
 
-def _title(slide: Slide, text: str, *, top: float = 0.3, height: float = 0.8, size: float = 26) -> None:
-    """Fill the layout's title placeholder (kept as the title, so outline view and screen readers
-    see it) and move it into place: python-pptx's default template is laid out for 4:3."""
-    size = title_pt(text, size)
-    shape = slide.shapes.title
-    shape.left, shape.top = Inches(0.5), Inches(top)
-    shape.width, shape.height = Inches(SLIDE_W_IN - 1.0), Inches(height)
+def _fit_title(shape: Any, text: str, size: float, *, left: float, top: float, width: float, height: float) -> None:
+    """Write a bold title into a title placeholder that holds all its lines: the size and line count of
+    layout.slide_title, a frame at least layout.title_height_in tall (grown upwards, so what sits under
+    it stays clear), 100% line spacing, and no shrink-on-overflow (the template's normAutofit would
+    squeeze the spacing of an English two-line title until g, p and y lose their descenders)."""
+    size, lines = slide_title(text, size, width)
+    bottom = top + height
+    height = max(height, title_height_in(lines, size))
+    shape.left, shape.top = Inches(left), Inches(bottom - height)
+    shape.width, shape.height = Inches(width), Inches(height)
     tf = shape.text_frame
     tf.clear()
     tf.word_wrap = True
+    tf.auto_size = MSO_AUTO_SIZE.NONE
+    tf.margin_top = tf.margin_bottom = Inches(TITLE_INSET_IN)
+    tf.margin_left = tf.margin_right = Inches(TITLE_SIDE_INSET_IN)
     tf.vertical_anchor = MSO_ANCHOR.MIDDLE
-    _paragraph(tf, text, size=size, bold=True, first=True, align=PP_ALIGN.LEFT)
+    paragraph = _paragraph(tf, text, size=size, bold=True, first=True, align=PP_ALIGN.LEFT)
+    paragraph.line_spacing = 1.0
+
+
+def _title(slide: Slide, text: str, *, top: float = 0.3, height: float = 0.8, size: float = 26) -> None:
+    """Fill the layout's title placeholder (kept as the title, so outline view and screen readers
+    see it) and move it into place: python-pptx's default template is laid out for 4:3."""
+    _fit_title(slide.shapes.title, text, size, left=0.5, top=top, width=SLIDE_W_IN - 1.0, height=height)
 
 
 def _footer(slide: Slide, data: BriefingData, page: int) -> None:
@@ -139,20 +162,23 @@ def _table(
 ) -> None:
     """A plain table (header row dark, rows banded); ``fills`` colours single cells (status cells),
     whose text is then white."""
+    # every row as tall as its wrapped lines need (layout.row_height_in), never less than row_height
+    heights = [row_height_in(list(header), list(widths), size, bold=True, minimum=row_height)]
+    heights += [row_height_in([str(v) for v in r], list(widths), size, minimum=row_height) for r in rows]
     shape = slide.shapes.add_table(
-        len(rows) + 1, len(widths), Inches(left), Inches(top), Inches(sum(widths)), Inches(row_height * (len(rows) + 1))
+        len(rows) + 1, len(widths), Inches(left), Inches(top), Inches(sum(widths)), Inches(sum(heights))
     )
     table = shape.table
     for j, w in enumerate(widths):
         table.columns[j].width = Inches(w)
-    for i in range(len(rows) + 1):
-        table.rows[i].height = Inches(row_height)
+    for i, height in enumerate(heights):
+        table.rows[i].height = Inches(height)
     fills = fills or {}
     for i, values in enumerate([list(header), *[list(r) for r in rows]]):
         for j, value in enumerate(values):
             cell = table.cell(i, j)
-            cell.margin_left = cell.margin_right = Inches(0.06)
-            cell.margin_top = cell.margin_bottom = Inches(0.03)
+            cell.margin_left = cell.margin_right = Inches(CELL_INSET_IN)
+            cell.margin_top = cell.margin_bottom = Inches(CELL_PAD_IN)
             cell.vertical_anchor = MSO_ANCHOR.MIDDLE
             colour = _HEADER_FILL if i == 0 else fills.get((i - 1, j), _ROW_FILL[(i - 1) % 2])
             cell.fill.solid()
@@ -167,12 +193,7 @@ def _cover(prs: Any, data: BriefingData) -> None:
     slide = prs.slides.add_slide(prs.slide_layouts[0])  # Title Slide: title + subtitle placeholders
     band = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, 0, 0, prs.slide_width, Inches(0.35))
     _fill(band, "#0072B2")
-    title = slide.shapes.title
-    title.left, title.top, title.width, title.height = Inches(0.8), Inches(2.1), Inches(11.7), Inches(1.7)
-    tf = title.text_frame
-    tf.clear()
-    tf.word_wrap = True
-    _paragraph(tf, data.t("brief_title"), size=36, bold=True, first=True, align=PP_ALIGN.LEFT)
+    _fit_title(slide.shapes.title, data.t("brief_title"), 36, left=0.8, top=2.1, width=11.7, height=1.7)
     sub = slide.placeholders[1]
     sub.left, sub.top, sub.width, sub.height = Inches(0.8), Inches(4.0), Inches(11.7), Inches(1.6)
     tf = sub.text_frame
@@ -216,8 +237,9 @@ def _summary(prs: Any, data: BriefingData, chart: ChartFile, page: int) -> None:
     header = ["#", data.t("col_section"), data.t("col_target"), data.t("col_bureau"), data.t("col_progress"),
               data.t("col_status")]  # fmt: skip
     row_height = 0.34 if not shift else 0.31
-    _table(slide, 0.5, 2.6 + shift, [0.3, 0.6, 3.75, 1.6, 0.65, 1.1], header, rows, size=9, row_height=row_height,
-           fills=fills)  # fmt: skip
+    widths = [0.3, 0.6, 3.65, 1.6, 0.75, 1.1]
+    size = fitted_pt(header, rows, widths, 9, 2.6 + shift, row_height)  # long English names wrap
+    _table(slide, 0.5, 2.6 + shift, widths, header, rows, size=size, row_height=row_height, fills=fills)
     slide.shapes.add_picture(str(chart.png), Inches(8.6), Inches(2.2 + shift), width=Inches(4.45 - shift))
     _footer(slide, data, page)
 

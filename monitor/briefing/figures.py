@@ -79,11 +79,13 @@ def print_layout(
     status: str | None = None,
     font_px: int = PRINT_FONT_PX,
     legend_rows: int = 1,
+    left: int = 95,
     copy: bool = True,
 ) -> go.Figure:
     """The app's figure, made for paper: fixed size, larger type, and the footer every exported chart
     carries (status legend and data source); a coloured status badge for a target's chart.
 
+    ``left``: the left margin (px), wider for a bar chart's category labels (charts.label_margin).
     A copy, unless ``copy=False`` (a figure made for the export: copying costs as much as building)."""
     out = go.Figure(fig) if copy else fig
     has_legend = sum(1 for trace in out.data if trace.showlegend is not False) > 1
@@ -100,7 +102,7 @@ def print_layout(
         height=height,
         font={"family": FONT_FAMILY, "size": font_px},
         title={"text": title_text, "font": {"size": title_px}, "x": 0.01, "y": 1 - 48 / height, "yanchor": "top"},
-        margin={"l": 95, "r": 45, "t": top, "b": bottom},
+        margin={"l": left, "r": 45, "t": top, "b": bottom},
         legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -50 / plot_h, "yanchor": "top"},
     )
     common = {"xref": "paper", "yref": "paper", "x": 0, "xanchor": "left", "showarrow": False, "align": "left"}
@@ -137,10 +139,11 @@ def summary_figure(data: BriefingData) -> go.Figure:
     fig = charts.status_bar(data.counts(), data.lang, title)
     sub = f"{data.as_of_label} · {data.t('unit')}{data.sep}{data.t('brief_items')}"
     fig.update_layout(title_text=f"{title}<br><sup>{sub}</sup>")
-    fig.update_traces(cliponaxis=False)
-    fig.update_xaxes(rangemode="tozero", showticklabels=False, showgrid=False)
+    fig.update_xaxes(showticklabels=False, showgrid=False)  # the range (room for the counts) is status_bar's
+    font_px = PRINT_FONT_PX + 2
+    left = charts.label_margin(list(fig.data[0].y), font_px)  # the longest status word at the print size
     return print_layout(
-        fig, data.lang, width=SUMMARY_SIZE[0], height=SUMMARY_SIZE[1], font_px=PRINT_FONT_PX + 2, legend_rows=2,
+        fig, data.lang, width=SUMMARY_SIZE[0], height=SUMMARY_SIZE[1], font_px=font_px, legend_rows=2, left=left,
         copy=False,
     )  # fmt: skip
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from monitor import export_safe, fmt, i18n
+from monitor.briefing.layout import paginate
 from monitor.i18n import Lang
 from monitor.style import STATUS_ORDER
 
@@ -30,21 +31,29 @@ WORST_N = 10  # rows of the "needs attention" table on the summary slide and pag
 # the statuses that put a target in the default pack (with any target worse than last month)
 ATTENTION_STATUSES = ("off_track", "overdue", "at_risk")
 GAP_KPI_CHARS = 60  # the KPIs a bureau has not reported, on the gaps slide: about 3 lines of the column
-APPENDIX_ROWS = 15  # appendix rows per slide / page: 16 x 0.33 in at 11 pt (with the header) fit below the title
+APPENDIX_ROWS = 15  # appendix rows per slide / page at most (one-line rows at 11 pt); fewer when names wrap
 
 # the one rule for every exported file (monitor.export_safe): text starting = + - @ gets a quote
 safe_cell = export_safe.safe_cell
 
 
 def direction_mark(direction: str | None) -> str:
-    """▲ better or achieved, ▼ worse, "" otherwise: fmt.direction_mark (the overview's marks) when the
-    changes feature has added it, else the same two symbols."""
-    if direction is None:
-        return ""
-    shared = getattr(fmt, "direction_mark", None)
-    if shared is not None:
-        return str(shared(direction))
-    return {"worse": "▼", "better": "▲", "achieved": "▲"}.get(direction, "")
+    """fmt.direction_mark (the overview's marks: ↑ better or achieved, ↓ worse); "" without a change."""
+    return "" if direction is None else fmt.direction_mark(direction)
+
+
+APPENDIX_KEYS = ("col_section", "col_target", "col_status", "col_actual", "col_goal", "col_bureau")
+
+
+def appendix_page_count(card: pd.DataFrame, lang: Lang, bureau_names: dict[str, str]) -> int:
+    """How many appendix slides a pack of ``card``'s targets gets, before it is built (the briefing
+    page's slide count): the names and the bureaus are what wrap; status and figures fit one line."""
+    header = [i18n.t(k, lang) for k in APPENDIX_KEYS]
+    rows = [
+        [str(r["section"]), str(r[f"name_{lang}"]), "", "", "", str(bureau_names.get(r["lead_bureau"], ""))]
+        for r in card.to_dict("records")
+    ]
+    return len(paginate(header, rows, APPENDIX_ROWS)) if rows else 0
 
 
 class BriefingError(RuntimeError):
@@ -114,11 +123,11 @@ class BriefingData:
     # True: one slide per selected target in policy order (the full deck); False: the exception-first
     # pack (only the targets needing attention get a slide, then the gaps and the appendix)
     full: bool = False
-    # monitor.progress.changes.changes for the card's targets; None when that module is not available
+    # monitor.progress.changes.changes for the card's targets; None in data built by hand (tests)
     changes: pd.DataFrame | None = None
     # monitor.progress.changes.totals of those rows: the counts the overview's 本月变化 panel opens with
     change_totals: dict[str, int] | None = None
-    # monitor.actions.open_actions for the card's targets; None when that module is not available
+    # monitor.actions.open_actions for the card's targets; None in data built by hand (tests)
     actions: pd.DataFrame | None = None
     # the reporting month's missing and late reports: monitor.reminders.open_reports, the app's 催报 list
     gaps: list[OpenReport] = field(default_factory=list)
@@ -275,10 +284,13 @@ class BriefingData:
             )  # fmt: skip
         return rows
 
+    def appendix_header(self) -> list[str]:
+        return [self.t(k) for k in APPENDIX_KEYS]
+
     def appendix_pages(self, per_page: int = APPENDIX_ROWS) -> list[list[list[str]]]:
-        """appendix_rows() split into slides of at most ``per_page`` rows."""
-        rows = self.appendix_rows()
-        return [rows[i : i + per_page] for i in range(0, len(rows), per_page)] or [[]]
+        """appendix_rows() split into slides of at most ``per_page`` rows, fewer where long (English)
+        names wrap: layout.paginate, so that every slide's table ends above the footer."""
+        return paginate(self.appendix_header(), self.appendix_rows(), per_page)
 
     def gap_rows(self, kpi_chars: int = GAP_KPI_CHARS) -> list[list[str]]:
         """The gaps slide's rows, the columns of the app's 催报 table (dashboard.reminder_views.table)

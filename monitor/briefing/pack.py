@@ -17,11 +17,18 @@ from pptx import Presentation
 from pptx.util import Emu, Inches
 
 from monitor.briefing.deck import _INK, _MUTED, _cover, _footer, _summary, _table, _target_slide, _textbox, _title
-from monitor.briefing.layout import SLIDE_H_IN, SLIDE_W_IN
+from monitor.briefing.layout import (
+    APPENDIX_MIN_ROW_IN,
+    APPENDIX_PT,
+    APPENDIX_TOP_IN,
+    APPENDIX_WIDTHS,
+    SLIDE_H_IN,
+    SLIDE_W_IN,
+    fitted_pt,
+)
 from monitor.briefing.model import BriefingData, ChartFile
 
 GAP_WIDTHS = (2.6, 1.7, 1.5, 1.5, 5.0)  # bureau, state, due, first received, KPIs not reported
-APPENDIX_WIDTHS = (0.8, 4.9, 1.55, 1.75, 1.55, 1.8)  # section, target, status, figure, target value, bureau
 
 
 def gaps_slide(prs: Any, data: BriefingData, page: int) -> None:
@@ -41,19 +48,24 @@ def gaps_slide(prs: Any, data: BriefingData, page: int) -> None:
         dense = len(rows) > 8
         header = [data.t("f_bureau"), *(data.t(k) for k in (
             "reminder_col_state", "reminder_col_due", "reminder_col_submitted", "reminder_col_kpis"))]  # fmt: skip
-        _table(slide, 0.5, 1.7, GAP_WIDTHS, header, rows, size=9 if dense else 11, row_height=0.3 if dense else 0.4)
+        row_height = 0.3 if dense else 0.4
+        size = fitted_pt(header, rows, GAP_WIDTHS, 9 if dense else 11, 1.7, row_height)
+        _table(slide, 0.5, 1.7, GAP_WIDTHS, header, rows, size=size, row_height=row_height)
     _footer(slide, data, page)
 
 
 def appendix_slides(prs: Any, data: BriefingData, first_page: int) -> None:
-    """附表: every selected target in policy order, as many slides as needed (APPENDIX_ROWS a slide, 11 pt)."""
+    """附表: every selected target in policy order, as many slides as needed (BriefingData.appendix_pages:
+    at most APPENDIX_ROWS a slide, fewer when names wrap), 11 pt."""
     pages = data.appendix_pages()
-    header = [data.t(k) for k in ("col_section", "col_target", "col_status", "col_actual", "col_goal", "col_bureau")]
+    header = data.appendix_header()
     for i, rows in enumerate(pages):
         slide = prs.slides.add_slide(prs.slide_layouts[5])
         part = f" ({i + 1}/{len(pages)})" if len(pages) > 1 else ""
         _title(slide, data.t("pack_appendix_title") + part)
-        _table(slide, 0.5, 1.15, APPENDIX_WIDTHS, header, rows, size=11, row_height=0.33)
+        _table(
+            slide, 0.5, APPENDIX_TOP_IN, APPENDIX_WIDTHS, header, rows, size=APPENDIX_PT, row_height=APPENDIX_MIN_ROW_IN
+        )
         _footer(slide, data, first_page + i)
     if not pages:
         return

@@ -77,6 +77,37 @@ def _explanations_sheet(
     ws.autofilter(0, 0, max(len(explained), 1), len(keys) - 1)
 
 
+def _actions_sheet(
+    sheet: Any,
+    text: Any,
+    f_wrap: Any,
+    f_date: Any,
+    actions: pd.DataFrame,
+    names: dict[str, str],
+    lang: Lang,
+    bureau_names: dict[str, str],
+) -> None:
+    """督办事项: every follow-up action not closed (monitor.actions.open_actions, overdue first), with
+    what is asked, the bureau, the due date, its state and the bureau's latest note."""
+    keys = (
+        "fa_col_id", "fa_col_target", "fa_col_bureau", "fa_col_asked", "fa_col_due", "fa_col_state",
+        "fa_col_overdue", "fa_col_latest", "fa_col_opened_by", "col_target_id",
+    )  # fmt: skip
+    ws = sheet(i18n.t("fa_section", lang), [i18n.t(k, lang) for k in keys], [8, 40, 24, 50, 12, 12, 8, 50, 12, 28])
+    for r, row in enumerate(actions.to_dict("records"), start=1):
+        ws.write_number(r, 0, int(row["action_id"]))
+        text(ws, r, 1, names.get(str(row["target_id"]), row["target_id"]), f_wrap)
+        text(ws, r, 2, bureau_names.get(str(row["bureau_id"]), row["bureau_id"]))
+        text(ws, r, 3, row["asked"], f_wrap)
+        ws.write_datetime(r, 4, pd.Timestamp(row["due_date"]).to_pydatetime(), f_date)
+        text(ws, r, 5, i18n.t(f"fa_state_{row['state']}", lang))
+        text(ws, r, 6, i18n.t("fa_overdue_flag", lang) if row["overdue"] else "")
+        text(ws, r, 7, row["latest_note"] or "", f_wrap)
+        text(ws, r, 8, row["opened_by"])
+        text(ws, r, 9, row["target_id"])
+    ws.autofilter(0, 0, max(len(actions), 1), len(keys) - 1)
+
+
 def write_workbook(
     path: Path | str,
     card: pd.DataFrame,
@@ -89,9 +120,11 @@ def write_workbook(
     as_of: dt.date | None = None,
     assumed: dict[str, list[str]] | None = None,
     commitments: pd.DataFrame | None = None,
+    actions: pd.DataFrame | None = None,
 ) -> Path:
     """Three sheets: the scorecard, the per-district figures and the reporting completeness; a fourth,
-    承诺事项 / Commitments, when ``commitments`` (monitor.commitments.commitment_states) is given.
+    承诺事项 / Commitments, when ``commitments`` (monitor.commitments.commitment_states) is given; 情况说明
+    when the card carries explanations; 督办事项 when ``actions`` (monitor.actions.open_actions) is given.
 
     Numbers stay numbers (formatted, so they sum and sort in Excel); every text cell goes through
     ``safe_cell`` and ``write_string``, so text from uploads can never become a formula. ``assumed``
@@ -228,5 +261,7 @@ def write_workbook(
         _commitments_sheet(sheet, text, f_wrap, commitments, lang, bureau_names)
     if "expl_period" in card.columns:  # the card of monitor.briefing.data.collect
         _explanations_sheet(sheet, text, f_wrap, card, lang, bureau_names)
+    if actions is not None:
+        _actions_sheet(sheet, text, f_wrap, f_date, actions, names, lang, bureau_names)
     wb.close()
     return path

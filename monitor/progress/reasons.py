@@ -20,7 +20,7 @@ from monitor.progress.figures import MemberCount
 from monitor.progress.months import month_date
 from monitor.progress.plan import Plan
 
-WHOLE = ("count", "amount")  # value types shown as whole numbers
+WHOLE = fmt.WHOLE_VALUE_TYPES  # value types shown as whole numbers (fmt.round_half_up, as the cards)
 _MONTH_ABBR = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -54,9 +54,10 @@ class ReasonInputs:
 
 
 def _shown(values: np.ndarray, value_type: np.ndarray) -> np.ndarray:
-    """Counts and amounts are shown whole (a plan of 6,081.08 套 reads as 6,081套), others to 0.1."""
+    """Counts and amounts are shown whole (a plan of 6,081.08 套 reads as 6,081套), others to 0.1, half
+    up: fmt's rule, so a sentence and the card beside it show the same figure."""
     whole = np.isin(value_type, WHOLE)
-    return np.where(whole, np.round(values), np.round(values, 1))
+    return np.where(whole, fmt.round_half_up(values), fmt.round_half_up(values, 1))
 
 
 def _texts(values: np.ndarray, units: np.ndarray, formatter: Callable[[float, str], str]) -> np.ndarray:
@@ -141,7 +142,7 @@ def _suffixes(inputs: ReasonInputs) -> tuple[np.ndarray, np.ndarray]:
     for i, years in enumerate(inputs.years):
         if years:
             last = years[-1]
-            shown = round(last["actual"]) if value_type[i] in WHOLE else round(last["actual"], 1)  # type: ignore[call-overload]
+            shown = fmt.round_half_up(float(last["actual"]), 0 if value_type[i] in WHOLE else 1)  # type: ignore[arg-type]
             met_zh, met_en = ("达标", "met") if last["met"] else ("未达标", "missed")
             suffix_zh[i] = f"；{last['year']}年{fmt.number_zh(shown, unit_zh[i])}（{met_zh}）"
             suffix_en[i] = f"; {last['year']}: {fmt.number_en(shown, unit_en[i])} ({met_en})"
