@@ -9,11 +9,8 @@ autoescaped template (dashboard/templates/print_view.html.j2), never a scrolling
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import importlib.util
-from pathlib import Path
 
-import jinja2
 import pandas as pd
 import streamlit as st
 
@@ -113,18 +110,6 @@ def attention(card: pd.DataFrame, moved: pd.DataFrame) -> pd.DataFrame:
     return rows.sort_values(["rank", "steady"], kind="stable").reset_index(drop=True)
 
 
-@functools.cache
-def _print_template() -> jinja2.Template:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    return env.get_template("print_view.html.j2")
-
-
 def print_html(as_of: dt.date, card: pd.DataFrame, moved: pd.DataFrame) -> str:
     """The one printable page as HTML: the status counts with their changes, the change counts and
     the targets needing attention (status, change, reason, lead bureau, open actions)."""
@@ -148,7 +133,7 @@ def print_html(as_of: dt.date, card: pd.DataFrame, moved: pd.DataFrame) -> str:
         }
         for (_, r), actions in zip(rows.iterrows(), action_counts(list(rows["target_id"])), strict=True)
     ]
-    return _print_template().render(
+    return ui.template("print_view.html.j2").render(
         hint=T("print_hint"),
         title=T("print_title", month=ui.month(as_of)),
         subtitle=f"{T('app_subtitle')} · {T('change_vs', now=ui.month(as_of), prev=ui.month(shift_month(as_of, -1)))}",

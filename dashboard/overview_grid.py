@@ -19,10 +19,7 @@ detail).
 from __future__ import annotations
 
 import datetime as dt
-import functools
-from pathlib import Path
 
-import jinja2
 import pandas as pd
 import streamlit as st
 
@@ -144,18 +141,6 @@ def open_detail(target_id: str) -> None:
     st.switch_page(DETAIL_PAGE, query_params={TARGET_PARAM: target_id})
 
 
-@functools.cache
-def _list_template() -> jinja2.Template:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    return env.get_template("target_list.html.j2")
-
-
 def phone_list(part: pd.DataFrame) -> str:
     """The targets of a group as one column (status, name, actual / target, reason), each name a
     link to its detail; autoescaped HTML, so names and reasons stay text."""
@@ -172,7 +157,7 @@ def phone_list(part: pd.DataFrame) -> str:
         }
         for _, row in part.iterrows()
     ]
-    return _list_template().render(items=items)
+    return ui.template("target_list.html.j2").render(items=items)
 
 
 def figures(row: pd.Series) -> str:

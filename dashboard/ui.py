@@ -51,21 +51,28 @@ def status_text(status: str) -> str:
 
 
 @functools.cache
-def _tile_template() -> jinja2.Template:
-    env = jinja2.Environment(
+def _templates() -> jinja2.Environment:
+    """The one environment of dashboard/templates: autoescaped, so names, reasons and notes a user
+    typed stay text in every HTML the app draws; a missing variable is an error, not an empty string."""
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
+        lstrip_blocks=True,
     )
-    return env.get_template("status_tile.html.j2")
+
+
+def template(name: str) -> jinja2.Template:
+    """A template of dashboard/templates (status tile, phone list, print page)."""
+    return _templates().get_template(name)
 
 
 def status_tile(status: str, count: int, change: str = "") -> None:
     """One overview tile (status colour, symbol and word, count, and under it how it moved since last
     month, e.g. "上月 5 · ↓2 ↑1"). The HTML comes from an autoescaped template, so whatever reaches it
     is text; it is one line, so Markdown leaves it as HTML."""
-    html = _tile_template().render(
+    html = template("status_tile.html.j2").render(
         colour=STATUS_COLORS[status], label=status_text(status), count=int(count), change=change
     )
     st.markdown(html.strip(), unsafe_allow_html=True)
