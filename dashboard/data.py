@@ -48,8 +48,8 @@ def _connection(path: str) -> duckdb.DuckDBPyConnection:
     says so and stops (nothing is cached, so the next rerun tries again)."""
     try:
         return db.open_warehouse(path, config())
-    except db.WarehouseBusy:
-        st.error(f"{db.WarehouseBusy.message_zh}\n\n{db.WarehouseBusy.message_en}", icon=":material/lock:")
+    except db.WarehouseBusy as exc:  # a file held by another process, or PostgreSQL unreachable
+        st.error(str(exc).replace("\n", "\n\n"), icon=":material/lock:")
         st.stop()
 
 
@@ -58,7 +58,7 @@ def con() -> duckdb.DuckDBPyConnection:
 
     Leadership sees approved figures; a leader who chose to include those pending approval gets a
     cursor that shows them (the views read the cursor's include_pending variable, monitor/schema.py)."""
-    cursor = _connection(str(db.db_path())).cursor()
+    cursor = db.cursor(_connection(str(db.db_path())))
     if including_pending():
         cursor.execute("set variable include_pending = true")
     return cursor

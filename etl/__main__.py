@@ -1,4 +1,4 @@
-"""`python -m etl`: template, check, load, demo and rebuild, for administrators and scripts.
+"""`python -m etl`: template, check, load, demo, rebuild and migrate, for administrators and scripts.
 
 --db and --targets go before or after the subcommand (monitor.cli, the grammar shared with
 `python -m monitor`). Exit status: 0 success, 1 the file was rejected (every problem printed), 2 usage error.
@@ -10,11 +10,13 @@ import argparse
 import datetime as dt
 import logging
 import sys
+import unicodedata
 from pathlib import Path
 
 import duckdb
 
 from etl.load import LoadResult, load_bytes
+from etl.migrate import MigrateError, TableCheck, VerifyMismatch, migrate
 from etl.read import DEFAULT_MAX_MB
 from monitor import cli, db
 from monitor.tables import change_lines
@@ -94,6 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--allow-missing", action="store_true", help="rebuild even if accepted submissions have no archived file"
     )
+    m = cli.subcommand(
+        sub, "migrate", help="copy the warehouse (--db) into a new, empty one and check it table by table"
+    )
+    m.add_argument(
+        "--to",
+        required=True,
+        metavar="URL_OR_FILE",
+        help="目标数据库（须为空；PostgreSQL 数据库须已创建）：postgresql://… 或 DuckDB 文件 / "
+        "the target, empty (a PostgreSQL database must exist): a postgresql:// URL or a DuckDB file",
+    )
     return parser
 
 
@@ -108,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     path = db.db_path(args.db)
 
+    if args.cmd == "migrate":
+        return _migrate(path, db.db_path(args.to))
     if args.cmd == "rebuild":
         from etl.rebuild import RebuildError, rebuild_warehouse
 
@@ -116,10 +130,10 @@ def main(argv: list[str] | None = None) -> int:
         except db.WarehouseBusy as exc:
             print(exc, file=sys.stderr)
             return 2
-        except RebuildError as exc:
+        except (RebuildError, MigrateError) as exc:  # MigrateError: PostgreSQL's copy-in did not check out
             print(f"重建失败 / rebuild failed:\n{exc}", file=sys.stderr)
             return 1
-        print(f"已从归档重建数据库：重放{report.replayed}个文件 -> {path}")
+        print(f"已从归档重建数据库：重放{report.replayed}个文件 -> {db.describe(path)}")
         for note in report.notes_zh():
             print(note, file=sys.stderr)
         return 0
@@ -166,6 +180,54 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
+def _width(text: str) -> int:
+    """Columns a terminal gives the text: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _cells(cells: list[str], widths: list[int]) -> str:
+    """The first cell left-aligned, the others right-aligned, by display width."""
+    first, *rest = cells
+    line = first + " " * (widths[0] - _width(first))
+    return line + "".join(" " * (w - _width(c)) + c for c, w in zip(rest, widths[1:], strict=True))
+
+
+def _print_checks(checks: list[TableCheck]) -> None:
+    """The per-table verification, one line a table, as an administrator reads it."""
+    widths = [max([_width("表"), *(len(c.table) for c in checks)]) + 2, 14, 14, 8]
+    print(_cells(["表", "源行数", "目标行数", "核对"], widths))
+    for check in checks:
+        verdict = "一致" if check.equal else "不一致"
+        print(_cells([check.table, f"{check.source_rows:,}", f"{check.target_rows:,}", verdict], widths))
+
+
+def _migrate(source: db.Location, target: db.Location) -> int:
+    """Copy the warehouse into an empty one, verify it, copy the archive. Exit 0 when every table
+    checks out, 1 when the copy failed or reads back different, 2 when refused (nothing changed)."""
+    print(f"源数据库：{db.describe(source)}")
+    try:
+        report = migrate(source, target)
+    except db.WarehouseBusy as exc:  # the file is held, or PostgreSQL cannot be reached
+        print(exc, file=sys.stderr)
+        return 2
+    except VerifyMismatch as exc:
+        _print_checks(exc.checks)
+        print(exc, file=sys.stderr)
+        return 1
+    except MigrateError as exc:
+        print(exc, file=sys.stderr)
+        return 1 if exc.committed else 2
+    except duckdb.Error as exc:  # raised inside the target's transaction: rolled back
+        print(f"复制失败，目标数据库未做任何更改 / the copy failed, the target is unchanged:\n{exc}", file=sys.stderr)
+        return 1
+    _print_checks(report.tables)
+    archive = report.archive
+    if archive is not None and (archive.to_copy or archive.present):
+        print(f"归档文件：复制{len(archive.to_copy)}个，已有{archive.present}个 -> {archive.target}")
+    print(f"已复制并逐表核对一致：{len(report.tables)}张表，{report.rows:,}行 -> {report.target}")
+    return 0
+
+
 def _demo(cfg: TargetsConfig, con: duckdb.DuckDBPyConnection, path: Path, args: argparse.Namespace) -> int:
     """Load the demo dataset and its accounts, unless the warehouse holds anything the demo did not make."""
     from etl.demo import create_demo_accounts, non_demo_content, run_demo
@@ -177,10 +239,10 @@ def _demo(cfg: TargetsConfig, con: duckdb.DuckDBPyConnection, path: Path, args: 
     if foreign_accounts or foreign_submissions:
         print(_demo_refusal(foreign_accounts, foreign_submissions), file=sys.stderr)
         return 2
-    reports = path.parent / "demo_reports"
+    reports = db.archive_dir(path).parent / "demo_reports"
     results = run_demo(cfg, con, archive=db.archive_dir(path), reports_dir=reports, until=args.until, progress=_bar)
     rows = sum(r.rows_loaded for r in results)
-    print(f"演示数据（合成，非真实数据）已导入：{len(results)}份报表，{rows}条数据 -> {path}")
+    print(f"演示数据（合成，非真实数据）已导入：{len(results)}份报表，{rows}条数据 -> {db.describe(path)}")
     accounts = create_demo_accounts(cfg, con)
     if accounts:
         print("演示账号（仅用于演示）：")

@@ -348,7 +348,7 @@ def load_bytes(
         sidecar: Path | None = None
         try:
             with db.registered(con, "incoming_rows", incoming), db.transaction(con):
-                sid = int(db.scalar(con, "select nextval('submission_seq')"))
+                sid = db.next_id(con, "submission_seq")
                 # new revision where the figure differs from the current one; nothing where it is equal
                 con.execute(
                     """
@@ -460,7 +460,7 @@ def _record_rejection(
     kept = result.problems[:MAX_STORED_PROBLEMS]
     total = max(result.problems_total, len(result.problems))
     with db.transaction(con):
-        sid = int(db.scalar(con, "select nextval('submission_seq')"))
+        sid = db.next_id(con, "submission_seq")
         con.execute(
             "insert into submissions values "
             "(?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, 'rejected', ?, null, ?, ?, 'approved', null, null, null)",

@@ -245,6 +245,16 @@ def _by_distinct(s: pd.Series, parse: Callable[[pd.Series], pd.Series]) -> pd.Se
     return pd.Series(_spread(parse(uniques), codes))
 
 
+def _ids(s: pd.Series, mapping: dict[str, str]) -> pd.Series:
+    """The KPI or district ids of a column of names (NaN where unknown), looked up once per distinct
+    text, as a numpy object column: DuckDB scans such a column as it is, while an Arrow-backed one is
+    turned into a million Python strings each time the rows are handed to SQL (the jump check, the
+    changes, the insert)."""
+    codes, uniques = _distinct(s)
+    distinct = lookup(uniques, mapping).to_numpy(dtype=object, na_value=np.nan)
+    return pd.Series(distinct[codes], dtype=object)  # explicitly object: pandas would infer str
+
+
 def normalise(raw: RawTable, cfg: TargetsConfig) -> Normalised:
     cols = map_columns(raw)
     # the raw cells stay in pandas' (Arrow-backed) str dtype: turning a million cells into Python
@@ -254,12 +264,13 @@ def normalise(raw: RawTable, cfg: TargetsConfig) -> Normalised:
     kpis = kpi_lookup(cfg)
     kpi_col = cols.get("kpi", cols.get("kpi_name"))
     kpi_raw = cells[kpi_col]
-    kpi_id = _by_distinct(kpi_raw, lambda u: lookup(u, kpis))
+    kpi_id = _ids(kpi_raw, kpis)
     if "kpi" in cols and "kpi_name" in cols:
         # an empty code cell falls back to the name typed beside it
-        by_name = _by_distinct(cells[cols["kpi_name"]], lambda u: lookup(u, kpis))
+        by_name = _ids(cells[cols["kpi_name"]], kpis)
         code_blank = _by_distinct(kpi_raw, lambda u: clean_text(u) == "")
-        kpi_id = kpi_id.fillna(by_name.where(code_blank.fillna(False).astype(bool)))
+        named = by_name.where(code_blank.fillna(False).astype(bool).to_numpy())
+        kpi_id = pd.Series(np.where(kpi_id.isna(), named, kpi_id), dtype=object)
     units = sorted({k.unit_zh for k in cfg.kpis})
     codes, uniques = _distinct(cells[cols["value"]])
     numbers = parse_numbers(uniques, units)
@@ -273,8 +284,8 @@ def normalise(raw: RawTable, cfg: TargetsConfig) -> Normalised:
             "district_raw": cells[cols["district"]].array,
             "period_raw": cells[cols["period"]].array,
             "value_raw": cells[cols["value"]].array,
-            "kpi_id": kpi_id.array,
-            "district_id": _by_distinct(cells[cols["district"]], lambda u: lookup(u, districts)).array,
+            "kpi_id": kpi_id,
+            "district_id": _ids(cells[cols["district"]], districts),
             "period": period_u.to_numpy()[period_codes],
             "period_issue": period_issue_u[period_codes],
             "value": numbers.value.to_numpy(dtype=np.float64, na_value=np.nan)[codes],

@@ -18,6 +18,13 @@ When the old warehouse cannot be opened at all (missing, or damaged beyond what 
 every sidecar in the archive is replayed (a load killed before its commit would then come back),
 accounts and the audit log cannot be kept, and an unreadable file is set aside as
 `<name>.unreadable-<time>` (with its WAL) rather than deleted.
+
+On PostgreSQL (several processes share the database, so there is no file to swap) the fresh warehouse is
+built as a DuckDB file in a temporary directory by the same steps, then copied over the database's
+content in one transaction by etl.migrate's copier: concurrent readers see the old warehouse or the new
+one, never a mix. The copy first checks, under the writer lock every process takes, that nothing the
+rebuild read from the old warehouse changed meanwhile (a load, an account, a decision); otherwise it
+stops and changes nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +41,7 @@ import duckdb
 import pandas as pd
 
 from etl.load import load_bytes
+from etl.migrate import copy_connections, table_checksum, table_columns
 from monitor import db
 from monitor.targets import TargetsConfig
 
@@ -338,8 +347,29 @@ def _move_uncommitted(archive: Path, entries: list[dict]) -> list[str]:
     return names
 
 
+def _plan(archive: Path, kept: _Kept | None, *, allow_missing: bool) -> tuple[list[dict], list[dict], list[str]]:
+    """(sidecars to replay, uncommitted sidecars, accepted submissions without an archived file).
+
+    Raises RebuildError when an accepted submission has no file and `allow_missing` is not given."""
+    entries = manifest(archive) if archive.is_dir() else []
+    uncommitted: list[dict] = []
+    missing: list[str] = []
+    if kept is not None:
+        entries, uncommitted = _committed(entries, kept)
+        found = {int(e["submission_id"]) for e in entries}
+        missing = [str(sid) for sid in sorted(kept.accepted) if sid not in found]
+    if missing and not allow_missing:
+        raise RebuildError(
+            f"第{'、'.join(missing)}号报送已导入，但归档中没有它的文件，重建会丢失这些数据；"
+            "数据库未做任何更改（确认要丢弃它们时加 --allow-missing）",
+            f"submission(s) {', '.join(missing)} were accepted but have no archived file, so a rebuild "
+            "would lose them; the warehouse is unchanged (add --allow-missing to drop them)",
+        )
+    return entries, uncommitted, missing
+
+
 def rebuild_warehouse(
-    path: Path,
+    path: db.Location,
     cfg: TargetsConfig,
     *,
     progress: Callable[[int, int, str], None] | None = None,
@@ -349,6 +379,8 @@ def rebuild_warehouse(
 
     Raises db.WarehouseBusy when another process holds the warehouse and RebuildError when the
     archive cannot reproduce it; either way nothing has been changed."""
+    if isinstance(path, db.PostgresUrl):
+        return _rebuild_postgres(path, cfg, progress=progress, allow_missing=allow_missing)
     archive = db.archive_dir(path)
     fresh = path.with_name(path.name + ".rebuild")
     for leftover in (fresh, wal_path(fresh)):  # from an interrupted rebuild: never swapped in, so garbage
@@ -360,20 +392,7 @@ def rebuild_warehouse(
             kept = _read_old(old) if old is not None else None
         except duckdb.Error:  # opened, but its tables cannot be read: treated as unreadable
             kept = None
-        entries = manifest(archive) if archive.is_dir() else []
-        uncommitted: list[dict] = []
-        missing: list[str] = []
-        if kept is not None:
-            entries, uncommitted = _committed(entries, kept)
-            found = {int(e["submission_id"]) for e in entries}
-            missing = [str(sid) for sid in sorted(kept.accepted) if sid not in found]
-        if missing and not allow_missing:
-            raise RebuildError(
-                f"第{'、'.join(missing)}号报送已导入，但归档中没有它的文件，重建会丢失这些数据；"
-                "数据库未做任何更改（确认要丢弃它们时加 --allow-missing）",
-                f"submission(s) {', '.join(missing)} were accepted but have no archived file, so a rebuild "
-                "would lose them; the warehouse is unchanged (add --allow-missing to drop them)",
-            )
+        entries, uncommitted, missing = _plan(archive, kept, allow_missing=allow_missing)
         try:
             _build(fresh, cfg, archive, entries, kept, progress)
         except BaseException:
@@ -399,6 +418,66 @@ def rebuild_warehouse(
         old_readable=kept is not None,
     )
     return report
+
+
+# What the rebuild reads from the old warehouse (or replays from the archive because of it): if any of
+# these changed between reading and swapping, the new content would lose that change.
+_WATCHED_TABLES = ("submissions", "users", "audit_log", "rejected_rows", "meta", *_DECISION_TABLES)
+
+
+def _watched(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
+    return {table: table_checksum(con, table, table_columns(con, table)) for table in _WATCHED_TABLES}
+
+
+def _unchanged_since(before: dict[str, tuple[int, int]]) -> Callable[[duckdb.DuckDBPyConnection], None]:
+    """The copy's check on PostgreSQL, run under the writer lock right before the old rows are deleted."""
+
+    def check(con: duckdb.DuckDBPyConnection) -> None:
+        changed = [table for table, stamp in _watched(con).items() if stamp != before[table]]
+        if changed:
+            raise RebuildError(
+                f"重建期间数据库有新的写入（{'、'.join(changed)}），数据库未做任何更改；请稍后重新运行重建",
+                f"the warehouse was written to during the rebuild ({', '.join(changed)}); it is unchanged, "
+                "run the rebuild again",
+            )
+
+    return check
+
+
+def _rebuild_postgres(
+    url: db.PostgresUrl,
+    cfg: TargetsConfig,
+    *,
+    progress: Callable[[int, int, str], None] | None,
+    allow_missing: bool,
+) -> RebuildReport:
+    """Build the fresh warehouse as a DuckDB file in a temporary directory (the same _build), then
+    replace the database's content with it in one transaction. The database stays in service meanwhile:
+    readers and writers of other processes go on until the final copy, which holds the writer lock."""
+    archive = db.archive_dir(url)
+    old = db.connect(url)  # WarehouseUnavailable when the server cannot be reached: nothing to rebuild into
+    try:
+        with db.transaction(old):  # what is kept and its stamp, read with no write in between
+            kept = _read_old(old)
+            before = _watched(old)
+        entries, uncommitted, missing = _plan(archive, kept, allow_missing=allow_missing)
+        with tempfile.TemporaryDirectory(prefix="monitor-rebuild-") as tmp:
+            fresh = Path(tmp) / "rebuild.duckdb"
+            _build(fresh, cfg, archive, entries, kept, progress)
+            fresh_con = db.connect(fresh)
+            try:
+                copy_connections(fresh_con, old, target_name=db.describe(url), check=_unchanged_since(before))
+            finally:
+                fresh_con.close()
+    finally:
+        old.close()
+    return RebuildReport(
+        replayed=len(entries),
+        accounts=len(kept.users),
+        audit_events=len(kept.audit),
+        uncommitted=_move_uncommitted(archive, uncommitted),
+        missing=missing,
+    )
 
 
 def rebuild(

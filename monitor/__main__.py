@@ -54,8 +54,11 @@ def _load_cfg(path: str | None) -> TargetsConfig | None:
 def _open(path: str | None, cfg: TargetsConfig | None) -> duckdb.DuckDBPyConnection:
     """Read-only when the warehouse exists (several reports can run together); otherwise create it
     with the reference tables, so the scorecard lists every target as 数据缺失. While the app or a
-    load holds the file this raises db.WarehouseBusy (DuckDB lets one process open it)."""
+    load holds the file this raises db.WarehouseBusy (DuckDB lets one process open it). PostgreSQL
+    is shared by every process, so there it is simply opened (and migrated if new)."""
     p = db.db_path(path)
+    if isinstance(p, db.PostgresUrl):
+        return db.open_warehouse(p, cfg) if cfg is not None else db.connect(p)
     if p.exists():
         return db.connect(p, read_only=True)
     if cfg is None:

@@ -91,8 +91,8 @@ _STATE_OF_KIND = {OPENED: OPEN, REOPENING: OPEN, CLOSE_REQUEST: CLOSE_REQUESTED,
 def _add_step(con: duckdb.DuckDBPyConnection, user: User, action_id: int, kind: str, note: str) -> None:
     """Append one step and its audit row (the caller holds the transaction)."""
     con.execute(
-        "insert into action_steps values (nextval('action_step_seq'), ?, ?, ?, ?, now())",
-        [action_id, kind, note, user.user_name],
+        "insert into action_steps values (?, ?, ?, ?, ?, now())",
+        [db.next_id(con, "action_step_seq"), action_id, kind, note, user.user_name],
     )
     db.audit(con, user.user_name, f"action_{kind}", {"action_id": action_id, "note": note})
 
@@ -118,16 +118,14 @@ def open_action(
     if due_date < day:
         raise ActionError("fa_due_in_past", due=due_date.isoformat(), today=day.isoformat())
     with db.transaction(con):
-        found = db.one(
-            con,
-            "insert into actions values (nextval('action_seq'), ?, ?, ?, ?, ?, now()) returning action_id",
-            [target_id, bureau_id, text, due_date, leader.user_name],
-        )
-        assert found is not None  # insert … returning always yields the row
-        action_id = int(found[0])
+        action_id = db.next_id(con, "action_seq")
         con.execute(
-            "insert into action_steps values (nextval('action_step_seq'), ?, ?, ?, ?, now())",
-            [action_id, OPENED, text, leader.user_name],
+            "insert into actions values (?, ?, ?, ?, ?, ?, now())",
+            [action_id, target_id, bureau_id, text, due_date, leader.user_name],
+        )
+        con.execute(
+            "insert into action_steps values (?, ?, ?, ?, ?, now())",
+            [db.next_id(con, "action_step_seq"), action_id, OPENED, text, leader.user_name],
         )
         db.audit(
             con,

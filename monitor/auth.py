@@ -275,22 +275,29 @@ def _verify(password_hash: str, password: str) -> bool:
 
 
 def _count_failure(con: duckdb.DuckDBPyConnection, name: str, now: dt.datetime) -> None:
-    """One wrong password, counted in one UPDATE: the MAX_FAILURES-th in a row locks the account.
+    """One wrong password: the MAX_FAILURES-th in a row locks the account.
 
     A lock that has run out starts the count again. An account locked meanwhile by a parallel
-    attempt is not counted (the UPDATE finds no row): that attempt is a refusal."""
-    row = con.execute(
-        """
-        update users set
-            failed_count = (case when locked_until is null then failed_count else 0 end) + 1,
-            locked_until = case
-                when (case when locked_until is null then failed_count else 0 end) + 1 >= ? then ?
-                else null end
-        where user_name = ? and (locked_until is null or locked_until <= ?)
-        returning failed_count, locked_until
-        """,
-        [MAX_FAILURES, now + dt.timedelta(minutes=LOCK_MINUTES), name, now],
-    ).fetchone()
+    attempt is not counted: that attempt is a refusal. The check and the update run in the caller's
+    transaction, which holds the writer (across processes on PostgreSQL), so nothing slips between
+    them (DuckDB cannot UPDATE … RETURNING on PostgreSQL tables, hence two statements)."""
+    unlocked = db.one(
+        con, "select 1 from users where user_name = ? and (locked_until is null or locked_until <= ?)", [name, now]
+    )
+    row = None
+    if unlocked is not None:
+        con.execute(
+            """
+            update users set
+                failed_count = (case when locked_until is null then failed_count else 0 end) + 1,
+                locked_until = case
+                    when (case when locked_until is null then failed_count else 0 end) + 1 >= ? then ?
+                    else null end
+            where user_name = ?
+            """,
+            [MAX_FAILURES, now + dt.timedelta(minutes=LOCK_MINUTES), name],
+        )
+        row = db.one(con, "select failed_count, locked_until from users where user_name = ?", [name])
     if row is None:
         db.audit(con, name, "sign_in_refused", {"reason": "locked"})
         return
@@ -305,14 +312,16 @@ def _record_success(
 ) -> bool:
     """Clear the failure count, unless the account was locked, disabled or given a new password
     between the read and now (then False: the sign-in is refused)."""
-    row = con.execute(
+    row = db.one(
+        con,
         """
-        update users set failed_count = 0, locked_until = null
+        select user_name from users
         where user_name = ? and active and password_hash = ? and (locked_until is null or locked_until <= ?)
-        returning user_name
         """,
         [name, password_hash, now],
-    ).fetchone()
+    )
+    if row is not None:  # the caller's transaction holds the writer: nothing changes between the two
+        con.execute("update users set failed_count = 0, locked_until = null where user_name = ?", [name])
     if row is None:
         db.audit(con, name, "sign_in_refused", {"reason": "changed_meanwhile"})
         return False

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import argparse
 
-DB_HELP = "warehouse file (default: $MONITOR_DB or data/warehouse.duckdb)"
+DB_HELP = (
+    "warehouse: a DuckDB file or postgresql://user@host:port/db "
+    "(default: $MONITOR_DB, [warehouse] url in .streamlit/secrets.toml, or data/warehouse.duckdb)"
+)
 TARGETS_HELP = "targets.yaml (default: the repository's)"
 
 
 def _add_shared(parser: argparse.ArgumentParser, default: object) -> None:
-    parser.add_argument("--db", default=default, metavar="FILE", help=DB_HELP)
+    parser.add_argument("--db", default=default, metavar="FILE|URL", help=DB_HELP)
     parser.add_argument("--targets", default=default, metavar="FILE", help=TARGETS_HELP)
     # briefing's old name for the same file, kept for one release (hidden; the file, never ids)
     parser.add_argument("--config", dest="targets", default=default, metavar="FILE", help=argparse.SUPPRESS)

@@ -111,7 +111,7 @@ def save(
     if not any(texts):
         raise ExplanationError("expl_empty")
     with db.transaction(con):
-        explanation_id = int(db.scalar(con, "select nextval('explanation_seq')"))  # type: ignore[arg-type]
+        explanation_id = db.next_id(con, "explanation_seq")
         con.execute(
             "insert into explanations values (?, ?, ?, ?, ?, ?, ?, ?, now())",
             [explanation_id, lead, target_id, month, *texts, user.user_name],

@@ -17,16 +17,16 @@ from monitor import db, demo_state
 def data_version(con: duckdb.DuckDBPyConnection) -> str:
     """Changes whenever a submission lands or is approved or returned, targets are reloaded, a bureau
     confirms a target term or sets quotas, or an explanation is saved: the key of every cached query."""
-    row = db.one(
+    row = db.one_where_stored(
         con,
         """
         select
-            coalesce((select max(submission_id) from submissions), 0),
-            coalesce((select count(*) from observations), 0),
-            coalesce((select value from meta where key = 'targets_fingerprint'), ''),
-            coalesce((select max(setting_id) from target_settings), 0),
-            coalesce((select count(*) from submissions where review_status <> 'pending'), 0),
-            coalesce((select max(explanation_id) from explanations), 0)
+            coalesce((select max(submission_id) from submissions), 0) as last_submission,
+            coalesce((select count(*) from observations), 0) as observations,
+            coalesce((select value from meta where key = 'targets_fingerprint'), '') as targets,
+            coalesce((select max(setting_id) from target_settings), 0) as last_setting,
+            coalesce((select count(*) from submissions where review_status <> 'pending'), 0) as decided,
+            coalesce((select max(explanation_id) from explanations), 0) as last_explanation
         """,
     )
     return ":".join(str(part) for part in row) if row else "0"
@@ -215,7 +215,8 @@ def audit_log(con: duckdb.DuckDBPyConnection, limit: int = 500) -> pd.DataFrame:
 def audit_version(con: duckdb.DuckDBPyConnection) -> int:
     """The newest event's id: part of the audit log's cache key, since sign-ins and account changes
     are logged without changing the data version."""
-    return int(db.scalar(con, "select coalesce(max(event_id), 0) from audit_log") or 0)
+    row = db.one_where_stored(con, "select coalesce(max(event_id), 0) as last_event from audit_log")
+    return int(row[0]) if row else 0
 
 
 def submissions(con: duckdb.DuckDBPyConnection, bureau_id: str | None = None, limit: int = 500) -> pd.DataFrame:

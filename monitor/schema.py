@@ -380,3 +380,8 @@ from city_values;
 """
 
 SCHEMA_VERSION = len(MIGRATIONS)
+
+# Every sequence the migrations create: monitor.db.next_id takes only these names.
+SEQUENCES = frozenset(
+    {"submission_seq", "audit_seq", "target_setting_seq", "explanation_seq", "action_seq", "action_step_seq"}
+)

@@ -90,7 +90,7 @@ def _write(con: duckdb.DuckDBPyConnection, user: User, target_id: str, changes: 
     ids: list[int] = []
     with db.transaction(con):
         for change in changes:
-            setting_id = int(db.scalar(con, "select nextval('target_setting_seq')"))  # type: ignore[arg-type]
+            setting_id = db.next_id(con, "target_setting_seq")
             con.execute(
                 "insert into target_settings values (?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
                 [

@@ -6,12 +6,21 @@ in a temporary directory, and a snapshot of everything a load can change.
     warehouse  Warehouse(con, path, archive) with the reference tables loaded
     snapshot   snapshot(con) -> dict of observations (every row) and row counts of the other tables
     TODAY      2026-11-26, passed as `today=` so "future month" checks do not depend on the clock
+
+PostgreSQL mode: with MONITOR_TEST_PG=postgresql://monitor@127.0.0.1:PORT/postgres (an admin URL; the
+server from `scripts/pg.sh start`), every DuckDB file under pytest's temporary directory that a test
+opens through monitor.db is a fresh PostgreSQL database instead (PgWarehouses below), so the same tests
+check both backends. Tests about the DuckDB file itself carry the `duckdb_file` marker and are skipped.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
+import os
+import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +30,7 @@ import duckdb
 import pytest
 
 from monitor import db
+from monitor.backend import PostgresUrl
 from monitor.targets import TargetsConfig, parse_targets
 
 TODAY = dt.date(2026, 11, 26)
@@ -187,6 +197,143 @@ TARGETS_DICT: dict[str, Any] = {
 }
 
 
+# -- PostgreSQL mode (MONITOR_TEST_PG) ---------------------------------------------------------------------
+
+PG_ENV = "MONITOR_TEST_PG"
+
+
+def _psql() -> str:
+    """psql from PATH, else the newest server package's (scripts/pg.sh installs the Debian package)."""
+    found = shutil.which("psql")
+    if found:
+        return found
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/psql"), key=lambda p: int(p.parts[-3]))
+    if not candidates:
+        raise FileNotFoundError(f"{PG_ENV} is set but psql is not installed")
+    return str(candidates[-1])
+
+
+class PgWarehouses:
+    """The PostgreSQL databases standing in for this session's DuckDB files.
+
+    A warehouse file is only ever reached through monitor.db.connect, so the redirect happens there: the
+    tests, the CLI and the app keep passing the Path around (db.archive_dir(path) stays the file's sibling
+    'archive'), and connect() opens the database named after the path. The database is created on first
+    use, dropped when the test that owns the path ends (or at the session's end), so every test starts
+    from an empty warehouse exactly as with a new file.
+    """
+
+    def __init__(self, admin: PostgresUrl, basetemp: Path) -> None:
+        self.admin = admin
+        self.basetemp = basetemp.resolve()
+        self.created: dict[str, Path] = {}  # database name -> the path it stands for
+        self.psql = _psql()
+
+    def applies(self, location: db.Location) -> bool:
+        """A DuckDB file under pytest's temporary directory (the repository's own warehouse never)."""
+        return (
+            isinstance(location, Path)
+            and location.name.endswith(".duckdb")
+            and location.resolve().is_relative_to(self.basetemp)
+        )
+
+    @staticmethod
+    def dbname(path: Path) -> str:
+        return "t_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24]
+
+    def run(self, *statements: str) -> None:
+        """PostgreSQL statements through psql, each in its own transaction (CREATE/DROP DATABASE need that).
+        Names come from dbname(): hex digits only, so they are safe inside the SQL."""
+        args = [self.psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", str(self.admin)]
+        for statement in statements:
+            args += ["-c", statement]
+        done = subprocess.run(args, capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"psql failed: {done.stderr.strip()}")
+
+    def url(self, path: Path, *, template: Path | None = None) -> PostgresUrl:
+        """The database standing for `path`, created (empty, or as a copy of `template`'s) if need be."""
+        name = self.dbname(path)
+        if name not in self.created:
+            create = f"create database {name}"
+            statements = [f"drop database if exists {name} with (force)"]  # left by an aborted run
+            if template is not None:
+                source = self.dbname(template)
+                # a template must have no other connection; the demo's are all closed, so this only
+                # ends one a failed test left behind
+                statements.append(
+                    f"select pg_terminate_backend(pid) from pg_stat_activity where datname = '{source}' "
+                    "and pid <> pg_backend_pid()"
+                )
+                create += f" template {source}"
+            self.run(*statements, create)
+            self.created[name] = path.resolve()
+        return self.admin.with_dbname(name)
+
+    def drop_under(self, directory: Path) -> None:
+        """Drop the databases of the paths under `directory` (a finished test's tmp_path)."""
+        root = directory.resolve()
+        names = [name for name, path in self.created.items() if path.is_relative_to(root)]
+        self.drop(names)
+
+    def drop(self, names: list[str]) -> None:
+        if names:
+            self.run(*(f"drop database if exists {name} with (force)" for name in names))
+            for name in names:
+                del self.created[name]
+
+
+PG: PgWarehouses | None = None  # set for the session when MONITOR_TEST_PG is
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In PostgreSQL mode, skip the tests about the DuckDB file itself (the `duckdb_file` marker)."""
+    if not os.environ.get(PG_ENV):
+        return
+    skip = pytest.mark.skip(reason=f"about the DuckDB file; {PG_ENV} runs the PostgreSQL backend")
+    for item in items:
+        if item.get_closest_marker("duckdb_file"):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _pg_mode(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgWarehouses | None]:
+    """With MONITOR_TEST_PG set, db.connect opens a PostgreSQL database wherever a test's DuckDB file was."""
+    global PG
+    admin = os.environ.get(PG_ENV)
+    if not admin:
+        yield None
+        return
+    if not db.backend.is_url(admin):
+        raise pytest.UsageError(f"{PG_ENV} must be a postgresql:// URL, not {admin!r}")
+    PG = PgWarehouses(PostgresUrl(admin), tmp_path_factory.getbasetemp())
+    original = db.connect
+
+    def connect(path: db.Location | str | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        location = db.db_path(path)
+        if PG is not None and PG.applies(location):
+            location = PG.url(location)  # type: ignore[arg-type]
+        return original(location, read_only=read_only)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(db, "connect", connect)
+        try:
+            yield PG
+        finally:
+            PG.drop(list(PG.created))
+            PG = None
+
+
+@pytest.fixture(autouse=True)
+def _pg_drop_test_databases(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test's PostgreSQL databases go when it ends (as its tmp_path files would): a session makes
+    hundreds, and each is a few megabytes and possibly an open connection."""
+    yield
+    tmp = request.node.funcargs.get("tmp_path") if hasattr(request.node, "funcargs") else None
+    if PG is not None and isinstance(tmp, Path):
+        PG.drop_under(tmp)
+
+
 @pytest.fixture
 def cfg_dict() -> dict[str, Any]:
     return copy.deepcopy(TARGETS_DICT)
@@ -269,12 +416,13 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def app_db(demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private copy of the demo warehouse (and its upload archive); MONITOR_DB points at it."""
-    import shutil
-
     target = tmp_path / "app" / demo_db.name
     target.parent.mkdir()
-    for f in demo_db.parent.glob(demo_db.name + "*"):  # the file and a WAL, if any
-        shutil.copy2(f, target.parent / f.name)
+    if PG is not None:
+        PG.url(target, template=demo_db)  # PostgreSQL copies the demo database as a template
+    else:
+        for f in demo_db.parent.glob(demo_db.name + "*"):  # the file and a WAL, if any
+            shutil.copy2(f, target.parent / f.name)
     archive = db.archive_dir(demo_db)
     if archive.is_dir():
         shutil.copytree(archive, db.archive_dir(target))

@@ -54,7 +54,7 @@ def test_parallel_wrong_passwords_lock_at_exactly_five_and_raise_only_auth_error
     other: list[BaseException] = []
 
     def session() -> None:
-        cursor = warehouse.con.cursor()  # as the app: one cursor of the shared connection per session
+        cursor = db.cursor(warehouse.con)  # as the app: one cursor of the shared connection per session
         gate.wait()
         for attempt in range(tries):
             try:

@@ -311,6 +311,7 @@ def test_every_step_is_audited_and_a_refused_step_logs_nothing(
     ]  # fmt: skip
 
 
+@pytest.mark.duckdb_file
 def test_rebuild_keeps_actions_their_steps_and_numbering(
     warehouse: Warehouse, cfg: TargetsConfig, people: dict[str, User]
 ) -> None:

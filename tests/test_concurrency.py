@@ -30,7 +30,7 @@ def test_two_uploads_in_parallel_threads_both_complete(cfg, warehouse) -> None:
     start = threading.Barrier(len(files))
 
     def upload(bureau: str) -> None:
-        cursor = warehouse.con.cursor()  # each session works on its own cursor of the shared connection
+        cursor = db.cursor(warehouse.con)  # each session works on its own cursor of the shared connection
         start.wait()
         data, _ = files[bureau]
         results[bureau] = load_bytes(

@@ -949,6 +949,7 @@ def test_dry_run_of_a_file_already_loaded_says_so_and_writes_nothing(
     assert snapshot(seeded.con) == before  # not even an audit row: a preview is not an upload
 
 
+@pytest.mark.duckdb_file
 def test_rebuild_reproduces_current_values(warehouse: Warehouse, cfg: TargetsConfig) -> None:
     load_ok(
         warehouse, cfg, "a.csv", csv_bytes([(RENTAL, "东胜区", "2025-01", 10), (RENTAL, "康巴什区", "2025-01", 20)])
@@ -1163,6 +1164,7 @@ def test_cli_demo_is_deterministic_and_marked_as_demo(
     assert capsys.readouterr().out.strip() == "数据库已有数据，跳过演示数据。"
 
 
+@pytest.mark.duckdb_file
 def test_cli_rebuild_replays_the_archive(
     cli: Callable[..., int], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -359,7 +359,8 @@ def test_figures_equal_the_current_observations_view_whatever_the_revisions(
         put(con, "rental_units", district, periods[:-1], [rng.randint(0, 90) for _ in periods[:-1]])
         put(con, "retail_firms", district, periods, [rng.randint(100, 300) for _ in periods])
         for revision in (2, 3):
-            picked = rng.sample(periods, 4)
+            # never the last month: it gets its own revision below, and two rows of one revision would tie
+            picked = rng.sample(periods[:-1], 4)
             put(con, "rental_units", district, picked, [rng.randint(0, 90) for _ in picked], revision=revision)
             put(con, "retail_firms", district, picked, [rng.randint(100, 300) for _ in picked], revision=revision)
         put(con, "rental_units", district, [periods[-1]], rng.randint(0, 90), revision=3)  # only a revision 3

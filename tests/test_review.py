@@ -67,7 +67,7 @@ def actual(con: duckdb.DuckDBPyConnection, cfg: TargetsConfig, as_of: dt.date = 
 
 def including(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     """A cursor that shows pending figures, as dashboard.data.con() hands a leader who chose them."""
-    cursor = con.cursor()
+    cursor = db.cursor(con)
     cursor.execute("set variable include_pending = true")
     return cursor
 
@@ -292,6 +292,7 @@ def test_a_refused_step_changes_nothing_and_logs_nothing(
     assert db.scalar(warehouse.con, "select count(*) from audit_log") == before
 
 
+@pytest.mark.duckdb_file
 def test_rebuild_keeps_review_states_and_the_approval_switch(
     warehouse: Warehouse, cfg: TargetsConfig, people: dict[str, User], month: int
 ) -> None:

@@ -51,7 +51,7 @@ def pending_sid(path: Path) -> int:
 def rental_actual(path: Path, include_pending: bool) -> float:
     con = db.connect(path)
     try:
-        cursor = con.cursor()
+        cursor = db.cursor(con)
         if include_pending:
             cursor.execute("set variable include_pending = true")
         card = progress.scorecard(cursor, AS_OF, cfg=load_targets())
@@ -183,8 +183,8 @@ def test_the_briefing_says_when_it_counts_pending_figures(demo_db: Path) -> None
     con = duckdb.connect(str(demo_db), read_only=True)
     try:
         cfg = load_targets()
-        plain = briefing.data.collect(con.cursor(), cfg, AS_OF, targets=[KNOWN_TARGET])
-        cursor = con.cursor()
+        plain = briefing.data.collect(db.cursor(con), cfg, AS_OF, targets=[KNOWN_TARGET])
+        cursor = db.cursor(con)
         cursor.execute("set variable include_pending = true")
         with_pending = briefing.data.collect(cursor, cfg, AS_OF, targets=[KNOWN_TARGET])
     finally:

@@ -58,6 +58,7 @@ def targets_yaml(tmp_path: Path, cfg_dict: dict[str, Any]) -> Path:
 # -- rebuild ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.duckdb_file
 def test_rebuild_keeps_accounts_audit_log_and_rejected_submissions_then_logs_the_rebuild(
     warehouse: Warehouse, cfg: TargetsConfig
 ) -> None:
@@ -107,6 +108,7 @@ def test_rebuild_keeps_accounts_audit_log_and_rejected_submissions_then_logs_the
         con.close()
 
 
+@pytest.mark.duckdb_file
 def test_leftover_rebuild_file_from_an_interrupted_rebuild_is_harmless(
     warehouse: Warehouse, cfg: TargetsConfig
 ) -> None:
@@ -127,6 +129,7 @@ def test_leftover_rebuild_file_from_an_interrupted_rebuild_is_harmless(
         con.close()
 
 
+@pytest.mark.duckdb_file
 def test_rebuild_refuses_when_an_accepted_submission_has_no_archived_file(
     warehouse: Warehouse, cfg: TargetsConfig, targets_yaml: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -155,6 +158,7 @@ def test_rebuild_refuses_when_an_accepted_submission_has_no_archived_file(
     assert (report.replayed, report.missing) == (1, ["2"])
 
 
+@pytest.mark.duckdb_file
 def test_rebuild_of_an_unreadable_warehouse_sets_it_aside_and_replays_the_archive(
     warehouse: Warehouse, cfg: TargetsConfig
 ) -> None:
@@ -175,6 +179,7 @@ def test_rebuild_of_an_unreadable_warehouse_sets_it_aside_and_replays_the_archiv
         con.close()
 
 
+@pytest.mark.duckdb_file
 def test_rebuild_matches_sidecars_of_a_renumbered_warehouse_by_file_and_time(
     warehouse: Warehouse, cfg: TargetsConfig
 ) -> None:
@@ -325,6 +330,7 @@ def mode(p: Path) -> int:
     return stat.S_IMODE(os.stat(p).st_mode)
 
 
+@pytest.mark.duckdb_file
 def test_warehouse_wal_and_archive_are_readable_by_their_owner_only(tmp_path: Path, cfg: TargetsConfig) -> None:
     path = tmp_path / "data" / "w.duckdb"
     data = csv([(RENTAL, "东胜区", "2025-03", 5)])
@@ -389,6 +395,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.duckdb_file
 def test_commands_on_a_held_warehouse_exit_2_with_one_plain_message(
     warehouse: Warehouse, cfg: TargetsConfig, targets_yaml: Path, tmp_path: Path
 ) -> None:
@@ -427,6 +434,7 @@ def test_commands_on_a_held_warehouse_exit_2_with_one_plain_message(
         con.close()
 
 
+@pytest.mark.duckdb_file
 def test_app_started_while_the_warehouse_is_held_shows_the_message_not_a_traceback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -59,7 +59,7 @@ def test_loads_sign_ins_and_audits_on_cursors_of_one_connection_all_land(
 
     def loader(months: list[str]) -> Callable[[], None]:
         def job() -> None:
-            cursor = warehouse.con.cursor()  # each session works on its own cursor of the shared connection
+            cursor = db.cursor(warehouse.con)  # each session works on its own cursor of the shared connection
             for month in months:
                 res = load_bytes(f"{month}.csv", _month_report(month), cfg, "housing", "li", cursor,
                                  archive=warehouse.archive, today=TODAY)  # fmt: skip
@@ -69,7 +69,7 @@ def test_loads_sign_ins_and_audits_on_cursors_of_one_connection_all_land(
 
     def signer(name: str) -> Callable[[], None]:
         def job() -> None:
-            cursor = warehouse.con.cursor()
+            cursor = db.cursor(warehouse.con)
             for attempt in range(SIGN_INS + 2):
                 if attempt % 2:
                     with pytest.raises(auth.AuthError):
@@ -81,7 +81,7 @@ def test_loads_sign_ins_and_audits_on_cursors_of_one_connection_all_land(
 
     def auditor(who: str) -> Callable[[], None]:
         def job() -> None:
-            cursor = warehouse.con.cursor()
+            cursor = db.cursor(warehouse.con)
             for i in range(AUDITS):
                 db.audit(cursor, who, "sign_out", {"n": i})
                 db.set_meta(cursor, "last_audit", f"{who}:{i}")  # one row both replace: a conflict unserialised
@@ -119,7 +119,7 @@ def test_two_sessions_reloading_targets_at_once_reload_them_once(
     db.set_meta(warehouse.con, "targets_fingerprint", "an older targets.yaml")
     before = db.scalar(warehouse.con, "select count(*) from audit_log where action = 'targets_reload'")
     reloaded: list[bool] = []
-    jobs = [lambda: reloaded.append(db.sync_reference(warehouse.con.cursor(), cfg, user="admin"))] * 4
+    jobs = [lambda: reloaded.append(db.sync_reference(db.cursor(warehouse.con), cfg, user="admin"))] * 4
     _run_together(jobs)
     assert sorted(reloaded) == [False, False, False, True]
     after = db.scalar(warehouse.con, "select count(*) from audit_log where action = 'targets_reload'")

@@ -11,6 +11,7 @@ One concern a module:
     trend      Theil–Sen fit and forecast band
     status     the status rules and progress
     reasons    the one-sentence reason in Chinese and English
+    numbers    fmt's figure texts for a whole column at once (the reasons' numbers)
     evaluate   the engine that runs them all at once, column-wise
     scorecard  scorecard(): one row per target (and district)
     series     series(): a target's chart lines, from the same evaluation

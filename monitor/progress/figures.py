@@ -18,7 +18,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from monitor import db
+from monitor import backend, db
 from monitor.progress.months import month_date
 from monitor.progress.units import Units
 from monitor.targets import CITY
@@ -27,47 +27,33 @@ from monitor.targets import CITY
 # Rows are summed per district and bucket (single months inside the trend window, whole years before
 # it, cut again at the targets' baseline months), then per judged unit (one district, or the districts
 # summed into an aggregate), from the figures leadership may see (visible_observations: approved
-# submissions). The result equals reading the current_observations view (the latest
-# revision of each kpi/district/month), but ranking every row of a province-scale table takes seconds
-# while corrections are few: the first figures are aggregated straight from the table and the
-# corrections are applied to the few buckets they touch, as differences.
+# submissions). The result equals reading the current_observations view (the latest revision of each
+# kpi/district/month), but ranking every row of a province-scale table takes seconds while corrections
+# are few: the later revisions are read first (a small filtered scan), and the one pass over the first
+# figures leaves out the figures they replace, so the table is read once whatever the backend.
 _UNIT_BUCKETS_SQL = """
 create temp table {unit_buckets} as
-with first_figures as (
-    select o.kpi_id, o.district_id, {bucket_o} as bucket,
-        sum(o.value) as summed, arg_max(o.value, o.period) as level, max(o.period) as last_period
+with revised as (
+    -- the latest of the later revisions of every corrected figure
+    select o.kpi_id, o.district_id, o.period, arg_max(o.value, o.revision) as value
     from visible_observations as o
-    where o.revision = ? and o.period <= ?{filters}
-    group by o.kpi_id, o.district_id, bucket
-),
-revised as (
-    select distinct o.kpi_id, o.district_id, o.period
-    from visible_observations as o
-    where o.revision > ? and o.period <= ?
-),
-corrected as (
-    select o.kpi_id, o.district_id, o.period,
-        arg_max(o.value, o.revision) as value,
-        sum(o.value) filter (where o.revision = ?) as first_value
-    from visible_observations as o
-    semi join revised using (kpi_id, district_id, period)
+    where o.revision > ? and o.period <= ?{filters}
     group by o.kpi_id, o.district_id, o.period
 ),
-corrections as (
-    select c.kpi_id, c.district_id, {bucket_c} as bucket,
-        sum(c.value - coalesce(c.first_value, 0)) as summed_change,
-        max(c.period) as last_period,
-        arg_max(c.value, c.period) as level
-    from corrected as c
-    group by c.kpi_id, c.district_id, bucket
+current_figures as (
+    select o.kpi_id, o.district_id, o.period, o.value
+    from visible_observations as o
+    anti join revised as r using (kpi_id, district_id, period)
+    where o.revision = ? and o.period <= ?{filters}
+    union all
+    select kpi_id, district_id, period, value
+    from revised
 ),
 district_buckets as materialized (
-    select kpi_id, district_id, bucket,
-        coalesce(f.summed, 0) + coalesce(x.summed_change, 0) as summed,
-        case when x.last_period >= coalesce(f.last_period, x.last_period) then x.level else f.level end as level,
-        greatest(f.last_period, x.last_period) as last_period
-    from first_figures as f
-    full join corrections as x using (kpi_id, district_id, bucket)
+    select o.kpi_id, o.district_id, {bucket_o} as bucket,
+        sum(o.value) as summed, arg_max(o.value, o.period) as level, max(o.period) as last_period
+    from current_figures as o
+    group by o.kpi_id, o.district_id, bucket
 ),
 every_member_buckets as (
     -- aggregation all: each member's figures beside the last month any member reported in the bucket
@@ -222,6 +208,17 @@ def _with_every_member(con: duckdb.DuckDBPyConnection, members: pd.DataFrame) ->
     return members.assign(every_member=every_member, n_members=n_members.astype(np.int64))
 
 
+def _first_revision(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The lowest revision in the table (None when it is empty): every row's revision is at least
+    this, which is all the one-pass query needs (a figure with a higher revision is a correction).
+
+    Against PostgreSQL the minimum is PostgreSQL's own query: through the attached catalog it would
+    copy every row into DuckDB first."""
+    sql = "select min(revision) from observations"
+    found = backend.pg_scalar(con, sql) if db.is_postgres(con) else db.scalar(con, sql)
+    return None if found is None else int(found)  # type: ignore[call-overload]
+
+
 def reduce_figures(
     con: duckdb.DuckDBPyConnection,
     units: Units,
@@ -237,10 +234,8 @@ def reduce_figures(
     that ends with ``as_of_month``."""
     n_units = len(units.frame)
     as_of = month_date(as_of_month)
-    first, first_revision = con.execute(
-        "select min(period), min(revision) from visible_observations where period <= ?", [as_of]
-    ).fetchall()[0]
-    if first is None or units.members.empty:
+    first_revision = _first_revision(con)
+    if first_revision is None or units.members.empty:
         return Figures.empty(n_units, window_months)
     # Buckets: single months from the trend window on, calendar years before it, cut again at the
     # targets' baseline months (increments count from there).
@@ -256,7 +251,6 @@ def reduce_figures(
         return f"case {' '.join(cases)} else year({period}) * 12 end", params
 
     bucket_o, params_o = bucket("o")
-    bucket_c, params_c = bucket("c")
     tag = uuid.uuid4().hex[:12]
     names = {
         "members": f"progress_members_{tag}",
@@ -280,12 +274,11 @@ def reduce_figures(
             registered.enter_context(db.registered(con, name, frame))
         try:
             con.execute(
-                _UNIT_BUCKETS_SQL.format(
-                    filters=kpi_filter + district_filter, bucket_o=bucket_o, bucket_c=bucket_c, **names
-                ),
+                _UNIT_BUCKETS_SQL.format(filters=kpi_filter + district_filter, bucket_o=bucket_o, **names),
                 [
-                    *params_o, first_revision, as_of, *kpis, *districts,
-                    first_revision, as_of, first_revision, *params_c,
+                    first_revision, as_of, *kpis, *districts,
+                    first_revision, as_of, *kpis, *districts,
+                    *params_o,
                 ],
             )  # fmt: skip
             window = "".join(f",\n    sum(b.summed) filter (where b.bucket = ?) as w{k}" for k in range(window_months))
@@ -295,6 +288,8 @@ def reduce_figures(
             years = con.execute(_YEARS_SQL.format(**names)).df()
         finally:
             con.execute(f"drop table if exists {names['unit_buckets']}")
+    if summary.empty:  # nothing reported up to as_of (or not for these units)
+        return Figures.empty(n_units, window_months)
     found = summary["unit"].to_numpy(dtype=np.int64)
     columns = {}
     for c in _SUMMARY_COLUMNS:

@@ -18,6 +18,7 @@ from monitor import fmt
 from monitor.i18n import Lang
 from monitor.progress.figures import MemberCount
 from monitor.progress.months import month_date
+from monitor.progress.numbers import number_texts
 from monitor.progress.plan import Plan
 
 WHOLE = fmt.WHOLE_VALUE_TYPES  # value types shown as whole numbers (fmt.round_half_up, as the cards)
@@ -60,13 +61,13 @@ def _shown(values: np.ndarray, value_type: np.ndarray) -> np.ndarray:
     return np.where(whole, fmt.round_half_up(values), fmt.round_half_up(values, 1))
 
 
-def _texts(values: np.ndarray, units: np.ndarray, formatter: Callable[[float, str], str]) -> np.ndarray:
-    """formatter(value, unit) for every row, called once per distinct (value, unit)."""
+def _texts(values: np.ndarray, units: np.ndarray, lang: Lang) -> np.ndarray:
+    """fmt.number_zh / number_en(value, unit) for every row, once per distinct (value, unit), column-wise."""
     out = np.empty(len(values), dtype=object)
     for unit in set(units.tolist()):
         idx = np.flatnonzero(units == unit)
-        distinct, inverse = np.unique(values[idx], return_inverse=True)
-        out[idx] = np.array([formatter(v, unit) for v in distinct.tolist()], dtype=object)[inverse]
+        distinct, inverse = np.unique(values[idx].astype(float), return_inverse=True)
+        out[idx] = number_texts(distinct, str(unit), lang)[inverse]
     return out
 
 
@@ -98,15 +99,15 @@ def _goals(inputs: ReasonInputs, target: np.ndarray, tolerance: np.ndarray) -> t
     # districts of one target may have different shares (quotas, the policy's parts): one text per value
     codes, _ = pd.MultiIndex.from_arrays([inputs.target_row, target, tolerance]).factorize()
     _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
-    goals = [
-        _goal(
-            plan.kind[i],
-            plan.mode[i],
-            plan.comparator[i],
-            *(fmt.number_zh(v, unit_zh[i]) for v in (target[i], tolerance[i])),
-            *(fmt.number_en(v, unit_en[i]) for v in (target[i], tolerance[i])),
+    texts = [
+        _texts(values[first], units[first], lang).tolist()
+        for values, units, lang in (
+            (target, unit_zh, "zh"), (tolerance, unit_zh, "zh"), (target, unit_en, "en"), (tolerance, unit_en, "en"),
         )
-        for i in first.tolist()
+    ]  # fmt: skip
+    goals = [
+        _goal(plan.kind[i], plan.mode[i], plan.comparator[i], *(column[n] for column in texts))
+        for n, i in enumerate(first.tolist())
     ]
     goal_zh = np.array([zh for zh, _ in goals], dtype=object)[inverse]
     goal_en = np.array([en for _, en in goals], dtype=object)[inverse]
@@ -138,14 +139,19 @@ def _suffixes(inputs: ReasonInputs) -> tuple[np.ndarray, np.ndarray]:
     """What follows the sentence: last year's result (annual targets), the district's share."""
     count = len(inputs.status)
     suffix_zh, suffix_en = np.full(count, "", dtype=object), np.full(count, "", dtype=object)
-    value_type, unit_zh, unit_en = inputs.value_type, inputs.unit_zh, inputs.unit_en
-    for i, years in enumerate(inputs.years):
-        if years:
-            last = years[-1]
-            shown = fmt.round_half_up(float(last["actual"]), 0 if value_type[i] in WHOLE else 1)  # type: ignore[arg-type]
-            met_zh, met_en = ("达标", "met") if last["met"] else ("未达标", "missed")
-            suffix_zh[i] = f"；{last['year']}年{fmt.number_zh(shown, unit_zh[i])}（{met_zh}）"
-            suffix_en[i] = f"; {last['year']}: {fmt.number_en(shown, unit_en[i])} ({met_en})"
+    rows = [i for i, years in enumerate(inputs.years) if years]
+    if rows:
+        last = [inputs.years[i][-1] for i in rows]  # type: ignore[index]
+        at = np.array(rows, dtype=np.int64)
+        shown = _shown(np.array([float(y["actual"]) for y in last]), inputs.value_type[at])  # type: ignore[arg-type]
+        year = np.array([str(y["year"]) for y in last], dtype=object)
+        met = np.array([bool(y["met"]) for y in last])
+        suffix_zh[at] = (
+            "；" + year + "年" + _texts(shown, inputs.unit_zh[at], "zh")
+            + np.where(met, "（达标）", "（未达标）").astype(object)
+        )  # fmt: skip
+        met_en = np.where(met, " (met)", " (missed)").astype(object)
+        suffix_en[at] = "; " + year + ": " + _texts(shown, inputs.unit_en[at], "en") + met_en
     suffix_zh += inputs.share_note_zh
     suffix_en += inputs.share_note_en
     return suffix_zh, suffix_en
@@ -218,8 +224,8 @@ def _pieces(inputs: ReasonInputs, as_of_month: int) -> _Pieces:
     prorated = np.flatnonzero(first > 1)
     if len(prorated):  # a first year in force for part of the year: its target names its months
         part = _span_key(inputs.year[prorated], first[prorated], np.full(len(prorated), 12))
-        target_zh = _texts(target[prorated], unit_zh[prorated], fmt.number_zh)
-        target_en = _texts(target[prorated], unit_en[prorated], fmt.number_en)
+        target_zh = _texts(target[prorated], unit_zh[prorated], "zh")
+        target_en = _texts(target[prorated], unit_en[prorated], "en")
         cap = plan.kind[prorated] == "cap"
         goal_zh[prorated] = _per_row(part, _span_zh) + np.where(cap, "上限", "目标").astype(object) + target_zh
         months_en = " for " + _per_row(part, _span_en)
@@ -229,12 +235,12 @@ def _pieces(inputs: ReasonInputs, as_of_month: int) -> _Pieces:
     return _Pieces(
         as_of_zh=fmt.month(month_date(as_of_month), "zh"),
         as_of_en=fmt.month(month_date(as_of_month), "en"),
-        actual_zh=_texts(actual, unit_zh, fmt.number_zh),
-        actual_en=_texts(actual, unit_en, fmt.number_en),
-        expected_zh=_texts(expected, unit_zh, fmt.number_zh),
-        expected_en=_texts(expected, unit_en, fmt.number_en),
-        forecast_zh=_texts(forecast, unit_zh, fmt.number_zh),
-        forecast_en=_texts(forecast, unit_en, fmt.number_en),
+        actual_zh=_texts(actual, unit_zh, "zh"),
+        actual_en=_texts(actual, unit_en, "en"),
+        expected_zh=_texts(expected, unit_zh, "zh"),
+        expected_en=_texts(expected, unit_en, "en"),
+        forecast_zh=_texts(forecast, unit_zh, "zh"),
+        forecast_en=_texts(forecast, unit_en, "en"),
         goal_zh=goal_zh,
         goal_en=goal_en,
         deadline_zh=deadline_zh,
@@ -252,8 +258,8 @@ def _pieces(inputs: ReasonInputs, as_of_month: int) -> _Pieces:
         flow=(plan.mode == "ytd") | (plan.kind == "annual"),
         level_cap=(plan.kind == "cap") & (plan.mode != "ytd"),
         above_cap=(plan.kind == "cap") & (actual > target),
-        range_zh=_texts(low, unit_zh, fmt.number_zh) + fmt.RANGE_DASH["zh"] + _texts(high, unit_zh, fmt.number_zh),
-        range_en=_texts(low, unit_en, fmt.number_en) + fmt.RANGE_DASH["en"] + _texts(high, unit_en, fmt.number_en),
+        range_zh=_texts(low, unit_zh, "zh") + fmt.RANGE_DASH["zh"] + _texts(high, unit_zh, "zh"),
+        range_en=_texts(low, unit_en, "en") + fmt.RANGE_DASH["en"] + _texts(high, unit_en, "en"),
         above_range=about & (inputs.actual > plan.target + plan.tolerance),
         below_floor=(plan.kind == "floor") & (inputs.actual < plan.target),
         no_trend=np.isnan(forecast),

@@ -254,21 +254,26 @@ def _shares(
     note_zh = np.full(len(target_row), "", dtype=object)
     note_en = np.full(len(target_row), "", dtype=object)
     allotted: dict[int, dict[str, Allotment]] = {}
+    # plain Python lists: a province heat map has tens of thousands of district rows
+    values = targets["target_value"].astype(float).tolist()
+    quotas, parts = targets["quotas"].tolist(), targets["parts"].tolist()
+    units_zh, units_en = targets["unit_zh"].tolist(), targets["unit_en"].tolist()
+    scopes, part_of = targets["scope"].tolist(), targets["part_of"].tolist()
+    rows, ids = target_row.tolist(), unit_id.tolist()
     for unit in np.flatnonzero(split).tolist():
-        row = int(target_row[unit])
+        row = rows[unit]
         if row not in allotted:
-            target = targets.iloc[row]
             allotted[row] = allot(
-                float(target["target_value"]),
+                values[row],
                 scope[row],
-                target["quotas"],
-                target["parts"],
-                (str(target["unit_zh"]), str(target["unit_en"])),
-                whole_city=list(target["scope"]) == [CITY],
-                is_part=isinstance(target["part_of"], str),
+                quotas[row],
+                parts[row],
+                (str(units_zh[row]), str(units_en[row])),
+                whole_city=list(scopes[row]) == [CITY],
+                is_part=isinstance(part_of[row], str),
             )
-        value = float(targets["target_value"].iat[row])
-        allotment = allotted[row][str(unit_id[unit])]
+        value = values[row]
+        allotment = allotted[row][str(ids[unit])]
         share[unit] = allotment.value / value if value else 0.0
         note_zh[unit], note_en[unit] = allotment.note_zh, allotment.note_en
     return share, note_zh, note_en
