@@ -9,11 +9,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import logging
-import os
-import re
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from etl.archive import archive_file, safe_name, sha256, write_manifest
 from etl.errors import FileRejected, Problem
 from etl.findings import clip
 from etl.normalise import Normalised, normalise
@@ -140,18 +137,6 @@ class LoadResult:
         )
 
 
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def safe_name(file_name: str) -> str:
-    """Only the base name is kept: a name like '../../etc/x.csv' never reaches the filesystem."""
-    base = os.path.basename(file_name.replace("\\", "/")).strip()
-    # a NUL or a line break in a name would end up in the log, the CLI output and the messages
-    base = re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", "_", base)
-    return base[:200] if base not in ("", ".", "..") else "upload"
-
-
 def check_bytes(
     file_name: str,
     data: bytes,
@@ -240,29 +225,6 @@ def _changes(con: duckdb.DuckDBPyConnection, good: pd.DataFrame | None) -> pd.Da
         ).df()[columns]
 
 
-def _archive(path: Path, digest: str, file_name: str, data: bytes) -> str:
-    suffix = (
-        Path(file_name).suffix.lower() if Path(file_name).suffix.lower() in (".xlsx", ".csv", ".xlsm", ".txt") else ""
-    )
-    name = f"{digest}{suffix}"
-    target = path / name
-    if not target.exists():
-        db.private_dir(path)
-        db.write_private(target, data)  # durable (fsync) before the load commits
-    return name
-
-
-def _write_manifest(path: Path, entry: dict) -> Path:
-    """A sidecar per accepted upload so `rebuild` can replay the archive without the warehouse.
-
-    Written durably inside the load's transaction, before its commit; `rebuild` replays only the
-    sidecars of submissions the warehouse holds (see etl/rebuild.py)."""
-    side = path / f"{entry['sha256']}.{entry['submission_id']}.json"
-    db.private_dir(path)
-    db.write_private(side, json.dumps(entry, ensure_ascii=False, default=str, indent=1).encode("utf-8"))
-    return side
-
-
 def _warning_rows(sid: int, warnings: list[Problem], good: pd.DataFrame) -> list[list[object]]:
     """Each warning with the KPI, district and month of its row, so the quality page can name them."""
     by_row = good.set_index("row")[["kpi_id", "district_id", "period", "value"]]
@@ -342,7 +304,7 @@ def load_bytes(
             _record_rejection(con, result, bureau_id, user, when, len(data))
             return result
         assert good is not None
-        archive_name = _archive(archive, digest, file_name, data) if archive else None
+        archive_name = archive_file(archive, digest, file_name, data) if archive else None
         incoming = good[["row", "kpi_id", "district_id", "period", "value"]].copy()
         incoming["period"] = incoming["period"].astype("datetime64[s]")
         sidecar: Path | None = None
@@ -416,7 +378,7 @@ def load_bytes(
                 if archive:
                     # written before the commit, so a kill right after the commit cannot lose this file from
                     # `rebuild`; a sidecar whose submission never committed is removed below or skipped there
-                    sidecar = _write_manifest(
+                    sidecar = write_manifest(
                         archive,
                         {
                             "submission_id": sid,

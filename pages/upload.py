@@ -9,8 +9,9 @@ import streamlit as st
 
 from dashboard import data, entry_form, explanation_form, review_views, session, ui
 from dashboard.ui import T
+from etl.archive import safe_name
 from etl.correct import CorrectionRefused, checked_value, exact_figure
-from etl.load import MAX_STORED_PROBLEMS, safe_name
+from etl.load import MAX_STORED_PROBLEMS
 from monitor import export_safe, fmt, i18n, review, tables
 
 user = session.require("upload")

@@ -36,7 +36,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from etl.load import load_bytes, sha256
+from etl.archive import sha256
+from etl.load import load_bytes
 from monitor import db
 from monitor.targets import TargetsConfig, parse_targets
 from tests.conftest import DISTRICTS, TARGETS_DICT, TODAY, take_snapshot
