@@ -34,9 +34,10 @@ def database_url(admin_url: str, name: str) -> str:
 
 
 @contextmanager
-def scratch_database(admin_url: str, source: Path, purpose: str) -> Iterator[str]:
-    """URL of a new database perf_<purpose>_<pid> holding a copy of the warehouse file ``source``."""
-    name = f"{PREFIX}{purpose}_{os.getpid()}"
+def scratch_database(admin_url: str, source: Path, purpose: str, prefix: str = PREFIX) -> Iterator[str]:
+    """URL of a new database <prefix><purpose>_<pid> holding a copy of the warehouse file ``source``
+    (``prefix``: perf_ unless the caller was given its own, e.g. a helper's on a shared server)."""
+    name = f"{prefix}{purpose}_{os.getpid()}"
     if not re.fullmatch(r"[a-z0-9_]+", name):
         raise ValueError(f"not a plain database name: {name!r}")
     _psql(admin_url, f"create database {name}")

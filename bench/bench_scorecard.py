@@ -83,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="also measure on PostgreSQL: a perf_ database is created through this URL, filled and dropped",
     )
+    parser.add_argument(
+        "--pg-prefix", default=_pg.PREFIX, help="name prefix of the scratch PostgreSQL database (default perf_)"
+    )
     parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -100,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cpu_count={os.cpu_count()}")
     measure(path, args.repeat)
     if args.pg_admin and isinstance(path, Path):
-        with _pg.scratch_database(args.pg_admin, path, "scorecard") as url:
+        with _pg.scratch_database(args.pg_admin, path, "scorecard", args.pg_prefix) as url:
             measure(db.db_path(url), args.repeat)
     tmp.cleanup()
     return 0

@@ -470,3 +470,29 @@ def _figure_history(v: str, kpi_id: str, district_id: str, period: dt.date) -> p
     from etl.correct import figure_history as history
 
     return history(con(), kpi_id, district_id, period)
+
+
+# -- helper "ov-perf" (issue 17): what the overview's grids show beside each status, read once a page
+
+
+def follow_up(as_of: dt.date) -> pd.DataFrame:
+    """Per target of targets.yaml (the index), what the overview shows beside its status: the 督办
+    actions not closed (open_actions, overdue_actions, overdue judged on today()) and the explanation
+    in force for as_of or the newest before it (monitor.explanations.COLUMNS but target_id; NaN where
+    the target has none). One read for the whole page instead of two a grid.
+
+    Keyed by the audit version: every action step is audited, and the data version does not see actions."""
+    return _follow_up(_audit_version(), as_of, today())
+
+
+@st.cache_data(show_spinner=False)
+def _follow_up(v: str, as_of: dt.date, day: dt.date) -> pd.DataFrame:
+    from monitor import actions, explanations
+
+    cursor = con()
+    ids = [t.id for t in config().targets]
+    counts = actions.counts(cursor, ids, today=day)
+    frame = explanations.latest(cursor, ids, as_of).set_index("target_id").reindex(pd.Index(ids, name="target_id"))
+    frame["open_actions"] = [counts.get(t, (0, 0))[0] for t in ids]
+    frame["overdue_actions"] = [counts.get(t, (0, 0))[1] for t in ids]
+    return frame

@@ -16,7 +16,7 @@ from dashboard import data, ui, workflow
 from dashboard.ui import T
 from monitor import fmt, i18n
 from monitor.auth import User
-from monitor.explanations import FIELDS, MAX_TEXT, REQUIRED_STATUSES, ExplanationError, short
+from monitor.explanations import FIELDS, MAX_TEXT, REQUIRED_STATUSES, ExplanationError
 
 
 def missing_messages(bureau_id: str, period: dt.date) -> list[str]:
@@ -86,23 +86,6 @@ def render(user: User, bureau_id: str, periods: list[dt.date]) -> None:
     for row in mine.to_dict("records"):
         with st.container(border=True):
             _target_form(user, row, period, latest)
-
-
-def beside_status(frame: pd.DataFrame, as_of: dt.date) -> list[str]:
-    """For each scorecard row, the explanation in force for the month cut to a line (进展情况, or the
-    first text written): the overview's 情况说明 column. One from an earlier month names its month;
-    "" where the target has none."""
-    latest = workflow.latest_explanations(tuple(sorted(set(frame["target_id"]))), as_of).set_index("target_id")
-    out = []
-    for target_id in frame["target_id"]:
-        if target_id not in latest.index:
-            out.append("")
-            continue
-        found = latest.loc[target_id]
-        text = next((str(found[f]) for f in FIELDS if str(found[f] or "").strip()), "")
-        when = pd.Timestamp(found["period"]).date()
-        out.append(short(text) if when == as_of else f"{ui.month(when)}：{short(text)}")
-    return out
 
 
 def detail_section(target_id: str, kpi_id: str, as_of: dt.date) -> None:

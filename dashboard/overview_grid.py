@@ -23,10 +23,11 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from dashboard import change_views, explanation_form, sections, ui
+from dashboard import sections, ui
 from dashboard.ui import T
-from monitor import fmt
-from monitor.style import STATUS_COLORS
+from monitor import actions, fmt
+from monitor.explanations import FIELDS, short
+from monitor.style import STATUS_COLORS, STATUS_ORDER
 
 DETAIL_PAGE = "pages/target_detail.py"
 TARGET_PARAM = "target"  # the detail page's query parameter: the target id
@@ -49,9 +50,10 @@ WIDTHS: dict[str, int] = {
 OPTIONAL = ("col_explanation", "change_col_actions")
 
 
-def table(frame: pd.DataFrame, as_of: dt.date, *, with_actions: bool) -> pd.DataFrame:
+def table(frame: pd.DataFrame, as_of: dt.date, notes: pd.DataFrame, *, with_actions: bool) -> pd.DataFrame:
     """Every scorecard column of the rows of frame, labelled in the session's language; the shown
-    ones are chosen by shown_columns."""
+    ones are chosen by shown_columns. notes: the page's one read of actions and explanations
+    (dashboard.data.follow_up)."""
     lang = ui.lang()
     unit_zh, unit_en = frame["unit_zh"], frame["unit_en"]
     actual = [ui.number(a, uz, ue) for a, uz, ue in zip(frame["actual"], unit_zh, unit_en, strict=True)]
@@ -62,7 +64,7 @@ def table(frame: pd.DataFrame, as_of: dt.date, *, with_actions: bool) -> pd.Data
             T("change_col"): [fmt.direction_mark(d) for d in frame["change"]],
             T("col_status"): [ui.status_text(s) for s in frame["status"]],
             # the lead bureau's explanation in force beside the status (进展情况, cut to a line)
-            T("col_explanation"): explanation_form.beside_status(frame, as_of),
+            T("col_explanation"): explanation_texts(frame["target_id"], notes, as_of),
             T("col_section"): [sections.label(c) for c in frame["section"]],
             T("col_target"): frame[f"name_{lang}"],
             # every English name starts "Municipal": the narrow column shows the part that tells them apart
@@ -81,8 +83,39 @@ def table(frame: pd.DataFrame, as_of: dt.date, *, with_actions: bool) -> pd.Data
     ).reset_index(drop=True)
     if with_actions:  # open actions beside the lead bureau that acts on them
         place = columns.columns.get_loc(T("col_bureau")) + 1
-        columns.insert(place, T("change_col_actions"), change_views.action_counts(list(frame["target_id"])))
+        columns.insert(place, T("change_col_actions"), action_texts(frame["target_id"], notes))
     return columns
+
+
+def explanation_texts(target_ids: pd.Series, notes: pd.DataFrame, as_of: dt.date) -> list[str]:
+    """Per target, the explanation in force for the month cut to a line (进展情况, or the first text
+    written): one from an earlier month names its month; "" where the target has none. The same text
+    cut to a line as the detail page shows it, from the page's one read instead of a query per grid."""
+    found = notes.reindex(list(target_ids))  # one lookup for the grid: a row at a time is slow on str ids
+    out = []
+    for period, *fields in zip(found["period"], *(found[f] for f in FIELDS), strict=True):
+        if pd.isna(period):
+            out.append("")
+            continue
+        text = next((t for t in map(_text, fields) if t.strip()), "")
+        when = pd.Timestamp(period).date()
+        out.append(short(text) if when == as_of else f"{ui.month(when)}：{short(text)}")
+    return out
+
+
+def _text(value: object) -> str:
+    """A stored text, "" for a missing one (None, NaN or NA, as the frame's dtype holds it)."""
+    return "" if pd.isna(value) else str(value)  # type: ignore[arg-type]
+
+
+def action_texts(target_ids: pd.Series, notes: pd.DataFrame) -> list[str]:
+    """Per target, its 督办 actions not closed: "2项（1项逾期）", or "" when there is none."""
+    lang = ui.lang()
+    found = notes.reindex(list(target_ids))[["open_actions", "overdue_actions"]].fillna(0).astype(int)
+    return [
+        actions.count_text(open_count, overdue, lang)
+        for open_count, overdue in zip(found["open_actions"], found["overdue_actions"], strict=True)
+    ]
 
 
 def shown_columns(columns: pd.DataFrame) -> list[str]:
@@ -100,10 +133,20 @@ def shown_columns(columns: pd.DataFrame) -> list[str]:
 
 
 def column_config() -> dict[str, object]:
-    """Widths of the shown columns, progress as a bar; the other columns keep their labels."""
+    """Widths of the shown columns, the status in its colour, progress as a bar; the other columns
+    keep their labels."""
     config: dict[str, object] = {
         T(key): st.column_config.TextColumn(T(key), width=width) for key, width in WIDTHS.items()
     }
+    # the status word on its status colour, drawn by the grid itself: a pandas Styler (the cell
+    # painted whole) cost 10-30 ms a grid to marshal on every rerun at city scale. The cells hold the
+    # status text (one option each, no comma), so the grid's data and its csv download stay plain text.
+    config[T("col_status")] = st.column_config.MultiselectColumn(
+        T("col_status"),
+        width=WIDTHS["col_status"],
+        options=[ui.status_text(status) for status in STATUS_ORDER],
+        color=[STATUS_COLORS[status] for status in STATUS_ORDER],
+    )
     config[T("col_progress")] = st.column_config.ProgressColumn(
         T("col_progress"), min_value=0, max_value=100, format="%.0f%%", width=WIDTHS["col_progress"]
     )
@@ -111,14 +154,22 @@ def column_config() -> dict[str, object]:
     return config
 
 
-def grid(part: pd.DataFrame, as_of: dt.date, key: str, *, with_actions: bool, drop: tuple[str, ...] = ()) -> None:
+def grid(
+    part: pd.DataFrame,
+    as_of: dt.date,
+    notes: pd.DataFrame,
+    key: str,
+    *,
+    with_actions: bool,
+    drop: tuple[str, ...] = (),
+) -> None:
     """One group's grid, every row shown (the page scrolls, never the grid), and under it the same
     targets as a one-column list for a phone (style.css shows one or the other). Choosing a row
-    opens that target's detail in the same session."""
-    columns = table(part, as_of, with_actions=with_actions).drop(columns=[T(c) for c in drop])
+    opens that target's detail in the same session. notes: dashboard.data.follow_up, read once a page."""
+    columns = table(part, as_of, notes, with_actions=with_actions).drop(columns=[T(c) for c in drop])
     with st.container(key=f"ov_grid_{key}"):
         event = st.dataframe(
-            ui.style_status(columns, T("col_status")),
+            columns,
             column_config=column_config(),
             column_order=shown_columns(columns),
             hide_index=True,
@@ -145,22 +196,27 @@ def phone_list(part: pd.DataFrame) -> str:
     """The targets of a group as one column (status, name, actual / target, reason), each name a
     link to its detail; autoescaped HTML, so names and reasons stay text."""
     lang = ui.lang()
+    label = T("col_actual_goal")
+    rows = zip(  # columns, not iterrows: a Series a row costs more than the list itself
+        part["status"], part["change"], part[f"name_{lang}"], part[f"reason_{lang}"], part["target_id"],
+        part["actual"], part["target_value"], part["unit_zh"], part["unit_en"],
+        strict=True,
+    )  # fmt: skip
     items = [
         {
-            "colour": STATUS_COLORS[str(row["status"])],
-            "status": ui.status_text(str(row["status"])),
-            "change": fmt.direction_mark(str(row["change"])),
-            "name": str(row[f"name_{lang}"]),
-            "figures": T("labelled", label=T("col_actual_goal"), value=figures(row)),
-            "reason": str(row[f"reason_{lang}"]),
-            "href": f"detail?{TARGET_PARAM}={row['target_id']}",
+            "colour": STATUS_COLORS[str(status)],
+            "status": ui.status_text(str(status)),
+            "change": fmt.direction_mark(str(change)),
+            "name": str(name),
+            "figures": T("labelled", label=label, value=figures(actual, goal, unit_zh, unit_en)),
+            "reason": str(reason),
+            "href": f"detail?{TARGET_PARAM}={target_id}",
         }
-        for _, row in part.iterrows()
+        for status, change, name, reason, target_id, actual, goal, unit_zh, unit_en in rows
     ]
     return ui.template("target_list.html.j2").render(items=items)
 
 
-def figures(row: pd.Series) -> str:
+def figures(actual: float | None, goal: float | None, unit_zh: str, unit_en: str) -> str:
     """Actual against target, each with its unit: "66人 / 100人"."""
-    unit_zh, unit_en = row["unit_zh"], row["unit_en"]
-    return f"{ui.number(row['actual'], unit_zh, unit_en)} / {ui.number(row['target_value'], unit_zh, unit_en)}"
+    return f"{ui.number(actual, unit_zh, unit_en)} / {ui.number(goal, unit_zh, unit_en)}"

@@ -27,10 +27,11 @@ def label(code: str) -> str:
     return data.config().section_label(code, ui.lang())
 
 
-def activity(as_of: dt.date, code: str) -> pd.DataFrame:
+def activity(as_of: dt.date, code: str, figures: pd.DataFrame | None = None) -> pd.DataFrame:
     """The activity indicators of one section as the pages show them: name, newest month, that
-    month's city figure and the total since the policy start, each in its unit (— when not reported)."""
-    rows = data.activity_figures(as_of)
+    month's city figure and the total since the policy start, each in its unit (— when not reported).
+    figures: data.activity_figures(as_of) when the caller has read it once for every section."""
+    rows = data.activity_figures(as_of) if figures is None else figures
     rows = rows[rows["section"] == code]
     lang = ui.lang()
     units = list(zip(rows["unit_zh"], rows["unit_en"], strict=True))
@@ -49,11 +50,12 @@ def activity(as_of: dt.date, code: str) -> pd.DataFrame:
     )
 
 
-def commitments(as_of: dt.date, code: str) -> pd.DataFrame:
+def commitments(as_of: dt.date, code: str, states: pd.DataFrame | None = None) -> pd.DataFrame:
     """The commitments of one section with no number and no date (暖商保, 绿色通道 …): name, state
     (已落实 / 推进中 / 未报送, never a target status), lead bureau and the figures showing it is
-    delivered, each with its month. Empty when the section has none."""
-    rows = data.commitment_states(as_of)
+    delivered, each with its month. Empty when the section has none. states:
+    data.commitment_states(as_of) when the caller has read it once for every section."""
+    rows = data.commitment_states(as_of) if states is None else states
     rows = rows[rows["section"] == code]
     lang = ui.lang()
     bureaus = data.config().bureau_by_id

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import jinja2
-import pandas as pd
 import streamlit as st
 
 from monitor import fmt, i18n
@@ -82,17 +81,6 @@ def stylesheet() -> None:
     """The app's own CSS (dashboard/style.css: tiles, the phone list, what a phone hides, browser
     print), drawn by app.py on every page as a style element that takes no room on the page."""
     st.html(Path(__file__).with_name("style.css"))
-
-
-def style_status(frame: pd.DataFrame, column: str) -> pd.io.formats.style.Styler:
-    """Colour a status-text column with the shared status colours."""
-    by_text = {status_text(s): c for s, c in STATUS_COLORS.items()}
-
-    def paint(v: object) -> str:
-        colour = by_text.get(str(v))
-        return f"background-color: {colour}; color: white; font-weight: 600" if colour else ""
-
-    return frame.style.map(paint, subset=[column])
 
 
 def require_data() -> dt.date:

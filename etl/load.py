@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from etl.archive import archive_file, safe_name, sha256, write_manifest
 from etl.errors import FileRejected, Problem
@@ -23,6 +24,7 @@ from etl.findings import clip
 from etl.normalise import Normalised, normalise
 from etl.notes import store as store_notes
 from etl.read import DEFAULT_MAX_MB, read_report
+from etl.row_places import sql_rows
 from etl.validate import Checked, validate
 from monitor import db
 from monitor.targets import TargetsConfig
@@ -179,13 +181,12 @@ def _already_loaded(con: duckdb.DuckDBPyConnection, digest: str, bureau_id: str)
     return None if found is None else int(found)
 
 
-def _changes_nothing(con: duckdb.DuckDBPyConnection, good: pd.DataFrame | None) -> bool:
-    """True when every figure of the file is the current figure: loading it again would change nothing."""
-    if good is None:
+def _changes_nothing(con: duckdb.DuckDBPyConnection, rows: pa.Table | None) -> bool:
+    """True when every figure of the file (`rows`: its good rows as Arrow) is the current figure:
+    loading it again would change nothing."""
+    if rows is None:
         return False
-    incoming = good[["kpi_id", "district_id", "period", "value"]].copy()
-    incoming["period"] = incoming["period"].astype("datetime64[s]")
-    with db.registered(con, "incoming_again", incoming):
+    with db.registered(con, "incoming_again", rows):
         differing = db.scalar(
             con,
             """
@@ -201,16 +202,15 @@ def _changes_nothing(con: duckdb.DuckDBPyConnection, good: pd.DataFrame | None) 
     return differing == 0
 
 
-def _changes(con: duckdb.DuckDBPyConnection, good: pd.DataFrame | None) -> pd.DataFrame:
+def _changes(con: duckdb.DuckDBPyConnection, good: pd.DataFrame | None, rows: pa.Table | None) -> pd.DataFrame:
     """Every figure of the file that would replace a different figure already reported: kpi_id,
     district_id, period, old_value, new_value. A re-upload that revises a month must say so before the
-    commit and carry a reason, like the correction form; new figures are not changes."""
+    commit and carry a reason, like the correction form; new figures are not changes. `rows` are the
+    good rows as Arrow (etl.row_places.sql_rows)."""
     columns = ["kpi_id", "district_id", "period", "old_value", "new_value"]
-    if good is None or good.empty:
+    if good is None or good.empty or rows is None:
         return pd.DataFrame(columns=columns)
-    incoming = good[["kpi_id", "district_id", "period", "value"]].copy()
-    incoming["period"] = incoming["period"].astype("datetime64[s]")
-    with db.registered(con, "incoming_changes", incoming):
+    with db.registered(con, "incoming_changes", rows):
         return con.execute(
             """
             with incoming as (
@@ -275,8 +275,11 @@ def load_bytes(
         dup = _already_loaded(con, digest, bureau_id)  # also on a dry run: the preview says so before loading
         checked = parsed if isinstance(parsed, Checked) else validate(parsed, cfg, bureau_id, con, today=today)
         good, problems, warnings, n_rows = checked.frame, checked.problems, checked.warnings, checked.rows_total
+        # the good rows as Arrow, for every statement that reads them (built once; DuckDB scans Arrow
+        # text in parallel, a pandas column of Python strings one object at a time)
+        rows = checked.rows if checked.rows is not None or good is None else sql_rows(good)
         skipped = checked.skipped
-        if dup is not None and not problems and _changes_nothing(con, good):
+        if dup is not None and not problems and _changes_nothing(con, rows):
             result.outcome, result.duplicate_of, result.rows_total = "duplicate", dup, n_rows
             if not dry_run:
                 db.audit(con, user, "upload_duplicate", {"file": file_name, "sha256": digest, "same_as": dup})
@@ -290,7 +293,7 @@ def load_bytes(
         if problems:
             result.outcome = "rejected"
         else:
-            result.changes = _changes(con, good)
+            result.changes = _changes(con, good, rows)
         changes = result.changes
         if require_reason and not dry_run and changes is not None and len(changes) and not (reason or "").strip():
             result.outcome = "needs_reason"
@@ -305,11 +308,9 @@ def load_bytes(
             return result
         assert good is not None
         archive_name = archive_file(archive, digest, file_name, data) if archive else None
-        incoming = good[["row", "kpi_id", "district_id", "period", "value"]].copy()
-        incoming["period"] = incoming["period"].astype("datetime64[s]")
         sidecar: Path | None = None
         try:
-            with db.registered(con, "incoming_rows", incoming), db.transaction(con):
+            with db.registered(con, "incoming_rows", rows), db.transaction(con):
                 sid = db.next_id(con, "submission_seq")
                 # new revision where the figure differs from the current one; nothing where it is equal
                 con.execute(
@@ -340,15 +341,17 @@ def load_bytes(
                     """,
                     [sid],
                 )
+                # the distinct dates, formatted here: strftime on every stored row cost more than the count
                 stats = db.one(
                     con,
                     """
-                    select count(*), count(*) filter (where revision > 1), list(distinct strftime(period, '%Y-%m'))
+                    select count(*), count(*) filter (where revision > 1), list(distinct period)
                     from observations where submission_id = ?
                     """,
                     [sid],
                 )
-                loaded, revised, periods = int(stats[0]), int(stats[1]), sorted(stats[2] or [])
+                loaded, revised = int(stats[0]), int(stats[1])
+                periods = sorted({f"{day:%Y-%m}" for day in stats[2] or []})
                 con.execute(
                     "insert into submissions values "
                     "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, 0, ?, ?, null, null, null)",

@@ -44,6 +44,11 @@ class Normalised:
     # value_issue, value_unit (see parse_numbers / parse_periods), note (the 备注 text, "" when absent)
     frame: pd.DataFrame
     columns: dict[str, str]  # field -> "E（数值）" label for messages
+    # each row's KPI and district as its place in cfg.kpis / cfg.districts (-1: none, where kpi_id or
+    # district_id is NaN): validate's per-KPI rules and duplicate check work on these integers, since
+    # hashing a million Python strings again costs more than all the rules
+    kpi_pos: np.ndarray | None = None
+    district_pos: np.ndarray | None = None
 
 
 def _key(s: str) -> str:
@@ -250,9 +255,16 @@ def _ids(s: pd.Series, mapping: dict[str, str]) -> pd.Series:
     text, as a numpy object column: DuckDB scans such a column as it is, while an Arrow-backed one is
     turned into a million Python strings each time the rows are handed to SQL (the jump check, the
     changes, the insert)."""
+    return _ids_and_positions(s, mapping, {})[0]
+
+
+def _ids_and_positions(s: pd.Series, mapping: dict[str, str], place: dict[str, int]) -> tuple[pd.Series, np.ndarray]:
+    """`_ids`, and each row's id as its place in `place` (-1 where the id is NaN or not in it)."""
     codes, uniques = _distinct(s)
     distinct = lookup(uniques, mapping).to_numpy(dtype=object, na_value=np.nan)
-    return pd.Series(distinct[codes], dtype=object)  # explicitly object: pandas would infer str
+    positions = np.array([place.get(i, -1) if isinstance(i, str) else -1 for i in distinct], dtype=np.int64)
+    # explicitly object: pandas would infer str
+    return pd.Series(distinct[codes], dtype=object), positions[codes]
 
 
 def normalise(raw: RawTable, cfg: TargetsConfig) -> Normalised:
@@ -264,19 +276,23 @@ def normalise(raw: RawTable, cfg: TargetsConfig) -> Normalised:
     kpis = kpi_lookup(cfg)
     kpi_col = cols.get("kpi", cols.get("kpi_name"))
     kpi_raw = cells[kpi_col]
-    kpi_id = _ids(kpi_raw, kpis)
+    kpi_place = {k.id: i for i, k in enumerate(cfg.kpis)}
+    kpi_id, kpi_pos = _ids_and_positions(kpi_raw, kpis, kpi_place)
     if "kpi" in cols and "kpi_name" in cols:
         # an empty code cell falls back to the name typed beside it
         by_name = _ids(cells[cols["kpi_name"]], kpis)
         code_blank = _by_distinct(kpi_raw, lambda u: clean_text(u) == "")
         named = by_name.where(code_blank.fillna(False).astype(bool).to_numpy())
         kpi_id = pd.Series(np.where(kpi_id.isna(), named, kpi_id), dtype=object)
+        kpi_pos = None  # rare (a template with both columns and blank codes): validate looks them up
     units = sorted({k.unit_zh for k in cfg.kpis})
     codes, uniques = _distinct(cells[cols["value"]])
     numbers = parse_numbers(uniques, units)
     period_codes, period_uniques = _distinct(cells[cols["period"]])
     period_u, period_issue_u = parse_periods(period_uniques)
     districts = district_lookup(cfg)
+    district_place = {d.id: i for i, d in enumerate(cfg.districts)}
+    district_id, district_pos = _ids_and_positions(cells[cols["district"]], districts, district_place)
     frame = pd.DataFrame(
         {
             "row": raw.rows.to_numpy(),
@@ -285,7 +301,7 @@ def normalise(raw: RawTable, cfg: TargetsConfig) -> Normalised:
             "period_raw": cells[cols["period"]].array,
             "value_raw": cells[cols["value"]].array,
             "kpi_id": kpi_id,
-            "district_id": _ids(cells[cols["district"]], districts),
+            "district_id": district_id,
             "period": period_u.to_numpy()[period_codes],
             "period_issue": period_issue_u[period_codes],
             "value": numbers.value.to_numpy(dtype=np.float64, na_value=np.nan)[codes],
@@ -294,6 +310,7 @@ def normalise(raw: RawTable, cfg: TargetsConfig) -> Normalised:
             "value_unit": pd.Categorical.from_codes(numbers.unit.codes[codes], dtype=numbers.unit.dtype),
             # the 备注 as typed (ends trimmed), never parsed; "" without the column (etl.notes)
             "note": cells[cols["note"]].str.strip().array if "note" in cols else "",
-        }
+        },
+        copy=False,  # every column above is new (or the raw table's, never written to): no second copy
     )
-    return Normalised(raw.file_name, frame, labels)
+    return Normalised(raw.file_name, frame, labels, kpi_pos, district_pos)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from etl.errors import Problem
 from etl.findings import MAX_PROBLEMS, Found
@@ -32,6 +33,7 @@ from etl.normalise import (
     Normalised,
 )
 from etl.notes import MAX_NOTE
+from etl.row_places import coded_rows, per_kpi, per_place, positions, repeated, sql_rows
 from monitor import db
 from monitor.fmt import month_zh
 from monitor.targets import CITY, TargetsConfig
@@ -56,6 +58,9 @@ class Checked:
     skipped: int = 0  # rows with an empty value cell: not reported this month
     rows_bad: int = 0  # rows with at least one problem (exact, however many problems are kept)
     rows_total: int = 0  # data rows read from the file
+    # `frame`'s row, kpi_id, district_id, period, value as Arrow, for SQL (etl.load): DuckDB scans Arrow
+    # text in parallel, a column of Python strings one object at a time; None when not built
+    rows: pa.Table | None = None
 
     @classmethod
     def refused(cls, problems: list[Problem]) -> Checked:
@@ -72,11 +77,66 @@ def _blank(s: pd.Series) -> pd.Series:
     return (text.str.strip() == "").astype(bool)
 
 
+def _blank_where(s: pd.Series, candidates: np.ndarray) -> np.ndarray:
+    """`_blank(s)` as a mask, trimming only the `candidates` rows: the caller knows no other row can be
+    blank (a blank cell never parses), and a valid million-row file has no candidate at all."""
+    out = np.zeros(len(s), dtype=bool)
+    at = np.flatnonzero(candidates)
+    if at.size:
+        out[at] = _blank(s.take(at)).to_numpy(dtype=bool)
+    return out
+
+
 def _reportable_from(month: pd.Timestamp) -> tuple[str, str]:
     """The day a month may first be reported (the 1st of the next month), as "12月1日" / "2026-12-01"."""
     following = month + pd.offsets.MonthBegin(1)
     zh = f"{following.month}月1日" if following.year == month.year else f"{following.year}年{following.month}月1日"
     return zh, f"{following:%Y-%m-%d}"
+
+
+def _value_rules(
+    found: Found,
+    f: pd.DataFrame,
+    values: np.ndarray,
+    v_na: np.ndarray,
+    checked: np.ndarray,
+    kpi_ok: np.ndarray,
+    cfg: TargetsConfig,
+    kpi_pos: np.ndarray,
+) -> None:
+    """The rules a figure obeys by its KPI's value type, registered in this order (a row breaking two
+    lists them in it). NaN compares False, as in pandas; a row without a KPI has no value type."""
+    types = [k.value_type for k in cfg.kpis]
+    is_ratio = per_kpi([t == "ratio" for t in types], False, kpi_pos)
+    is_flag = per_kpi([t == "flag" for t in types], False, kpi_pos)
+    is_count = per_kpi([t == "count" for t in types], False, kpi_pos)
+    not_negative = per_kpi([t in ("count", "amount", "ratio", "flag") for t in types], False, kpi_pos)
+    found.same((values < 0) & not_negative, "value", "value_raw", "数值不能为负数", "value cannot be negative")
+    found.same(
+        is_ratio & (values > 100), "value", "value_raw", "比率应在0到100之间（单位：%）", "a ratio must be 0-100 (%)"
+    )
+    found.same(
+        is_flag & ~v_na & ~((values == 0.0) | (values == 1.0)),
+        "value",
+        "value_raw",
+        "完成情况只能填 1（已完成）或 0（未完成）",
+        "a milestone is 1 (done) or 0 (not yet)",
+    )
+    found.same(
+        checked & f["pct"].to_numpy(dtype=bool) & kpi_ok & ~is_ratio,
+        "value",
+        "value_raw",
+        "该指标不是比率，不能填写百分数",
+        "this KPI is not a ratio; a percentage is not allowed",
+    )
+    found.same(
+        # a flag that is not 0/1 already has its own message above
+        is_count & ~v_na & (values != np.floor(values)),
+        "value",
+        "value_raw",
+        "该指标为计数，应为整数",
+        "this KPI is a count; use a whole number",
+    )
 
 
 def validate(
@@ -90,36 +150,29 @@ def validate(
     f = n.frame
     today = today or dt.date.today()
     found = Found(n)
-    kpis = pd.DataFrame(
-        [
-            {
-                "kpi_id": k.id,
-                "value_type": k.value_type,
-                "reporting": k.reporting,
-                "aggregation": k.aggregation,
-                "lead": k.lead,
-                "unit_zh": k.unit_zh,
-            }
-            for k in cfg.kpis
-        ]
-    )
-    meta = f[["kpi_id"]].merge(kpis, on="kpi_id", how="left")
+    # Each row's KPI attributes by the KPI's place in cfg.kpis (-1: none), as numpy masks: a merge of
+    # the million-row frame with the KPI table and object comparisons on it cost more than all the rules
+    kpi_ids = [k.id for k in cfg.kpis]
+    kpi_pos = n.kpi_pos if n.kpi_pos is not None else positions(f["kpi_id"], kpi_ids)
     bureau_names = {b.id: b.name_zh for b in cfg.bureaus}
     bureau_en = {b.id: b.name_en for b in cfg.bureaus}
 
     # -- KPI (every row, skipped or not)
     # an empty code is fine when normalise found the KPI by the name typed beside it
-    kpi_blank = _blank(f["kpi_raw"]) & f["kpi_id"].isna()
-    kpi_unknown = f["kpi_id"].isna() & ~kpi_blank
+    # normalise's positions are -1 exactly where it found no KPI
+    kpi_na = kpi_pos < 0 if n.kpi_pos is not None else f["kpi_id"].isna().to_numpy(dtype=bool)
+    kpi_blank = _blank_where(f["kpi_raw"], kpi_na)
+    kpi_unknown = kpi_na & ~kpi_blank
     found.same(kpi_blank, "kpi", "kpi_raw", "指标编码为空", "KPI is empty")
     found.same(
         kpi_unknown, "kpi", "kpi_raw", "未知指标，请使用模板中的指标编码", "unknown KPI; use the codes in the template"
     )
-    kpi_ok = f["kpi_id"].notna()
-    foreign = kpi_ok & (meta["lead"] != bureau_id)
+    kpi_ok = ~kpi_na
+    # a KPI id outside cfg.kpis has no lead (as the merge with the KPI table had it: NaN != bureau)
+    foreign = kpi_ok & per_kpi([k.lead != bureau_id for k in cfg.kpis], True, kpi_pos)
 
-    def lead(pos: np.ndarray) -> list[str]:  # for the kept rows only: a million-row object array is slow
-        return meta["lead"].take(pos).tolist()
+    def lead(pos: np.ndarray) -> list[str]:  # for the kept rows only
+        return [cfg.kpis[i].lead if i >= 0 else np.nan for i in kpi_pos[pos]]
 
     found.per_row(
         foreign,
@@ -132,16 +185,21 @@ def validate(
     )
 
     # -- rows with an empty value: not reported this month; nothing below applies to them
-    v_blank = _blank(f["value_raw"]).to_numpy(dtype=bool)
-    kpi_problem = (kpi_blank | kpi_unknown | foreign).to_numpy(dtype=bool)
+    v = f["value"]
+    v_na = v.isna().to_numpy(dtype=bool)
+    v_blank = _blank_where(f["value_raw"], v_na)  # a blank cell is never a number
+    kpi_problem = kpi_blank | kpi_unknown | foreign
     skipped = v_blank & ~kpi_problem
     if len(f) and v_blank.all():
         found.file_problems.append(Problem.file(n.file_name, EMPTY_FILE_ZH, EMPTY_FILE_EN))
     checked = ~v_blank
 
     # -- district
-    d_blank = _blank(f["district_raw"]) & checked
-    d_unknown = f["district_id"].isna() & ~d_blank & checked
+    district_ids = [d.id for d in cfg.districts]
+    d_pos = n.district_pos if n.district_pos is not None else positions(f["district_id"], district_ids)
+    d_na = d_pos < 0 if n.district_pos is not None else f["district_id"].isna().to_numpy(dtype=bool)
+    d_blank = _blank_where(f["district_raw"], d_na) & checked  # no district is named by blanks
+    d_unknown = d_na & ~d_blank & checked
     found.same(d_blank, "district", "district_raw", "旗区为空", "district is empty")
     found.same(
         d_unknown,
@@ -150,18 +208,22 @@ def validate(
         "未知旗区，应为7旗2区、高新区或“全市”",
         "unknown district; use one of the 7 banners, 2 districts, the High-tech Zone or 全市",
     )
-    d_ok = f["district_id"].notna()
-    is_city = f["district_id"] == CITY
+    d_ok = ~d_na
+    is_city = (
+        per_place([d.id == CITY for d in cfg.districts], d_pos)
+        if n.district_pos is not None
+        else ((f["district_id"] == CITY).to_numpy(dtype=bool))
+    )
     # an "all" KPI (every centre must open) takes both: 全市 for the city's own unit, and each district
     found.same(
-        checked & kpi_ok & d_ok & (meta["aggregation"] == "sum") & is_city,
+        checked & kpi_ok & d_ok & per_kpi([k.aggregation == "sum" for k in cfg.kpis], False, kpi_pos) & is_city,
         "district",
         "district_raw",
         "该指标按旗区填报，全市合计由系统汇总，请勿填写全市",
         "this KPI is reported by district; the city total is computed, do not report it",
     )
     found.same(
-        checked & kpi_ok & d_ok & (meta["aggregation"] == "city") & ~is_city,
+        checked & kpi_ok & d_ok & per_kpi([k.aggregation == "city" for k in cfg.kpis], False, kpi_pos) & ~is_city,
         "district",
         "district_raw",
         "该指标只填报全市数据，旗区请填“全市”",
@@ -171,7 +233,8 @@ def validate(
     # -- period
     period = f["period"]
     p_issue = f["period_issue"].to_numpy()
-    p_blank = _blank(f["period_raw"]) & checked
+    p_na = period.isna().to_numpy(dtype=bool)
+    p_blank = _blank_where(f["period_raw"], p_na) & checked  # a blank cell is never a month
     found.same(p_blank, "period", "period_raw", "报送期为空", "period is empty")
     found.same(
         checked & (p_issue == PERIOD_BAD_DAY),
@@ -189,7 +252,7 @@ def validate(
         " write 2026-10 or 2026年10月",
     )
     found.same(
-        checked & period.isna() & ~p_blank & (p_issue == PERIOD_OK),
+        checked & p_na & ~p_blank & (p_issue == PERIOD_OK),
         "period",
         "period_raw",
         "无法识别的报送期，应为 2025-03、2025年3月 或 202503",
@@ -221,7 +284,6 @@ def validate(
     )
 
     # -- value
-    v = f["value"]
     v_issue = f["value_issue"].to_numpy()
     found.same(
         checked & (v_issue == NUMBER_COMMA),
@@ -238,7 +300,7 @@ def validate(
         "stacked units (such as 3万万) make the figure ambiguous: write one 万 or 亿, or the plain number",
     )
     found.same(
-        checked & v.isna() & (v_issue == NUMBER_OK),
+        checked & v_na & (v_issue == NUMBER_OK),
         "value",
         "value_raw",
         "不是有效数字（可填 1234、1,234、1.5万 或 30%）",
@@ -246,10 +308,10 @@ def validate(
     )
     typed_unit = f["value_unit"]
     if typed_unit.notna().any():  # the usual file types no unit at all
-        kpi_unit = meta["unit_zh"].to_numpy(dtype=object)
+        kpi_unit = per_kpi([k.unit_zh for k in cfg.kpis], np.nan, kpi_pos, object)
         typed = typed_unit.to_numpy(dtype=object)
         found.per_row(
-            checked & kpi_ok & v.notna() & typed_unit.notna() & (typed_unit.astype(object) != meta["unit_zh"]),
+            checked & kpi_ok & ~v_na & typed_unit.notna().to_numpy(dtype=bool) & (typed != kpi_unit),
             "value",
             "value_raw",
             lambda pos: [f"单位“{u}”与该指标的单位“{k}”不符" for u, k in zip(typed[pos], kpi_unit[pos], strict=True)],
@@ -258,46 +320,16 @@ def validate(
                 for u, k in zip(typed[pos], kpi_unit[pos], strict=True)
             ],
         )
-    found.same(
-        v.notna() & ~(v.abs() <= MAX_VALUE),
-        "value",
-        "value_raw",
-        "数值超出合理范围",
-        "value is beyond any plausible figure",
-    )
-    vt = meta["value_type"]
-    found.same(
-        (v < 0) & vt.isin(["count", "amount", "ratio", "flag"]),
-        "value",
-        "value_raw",
-        "数值不能为负数",
-        "value cannot be negative",
-    )
-    found.same(
-        (vt == "ratio") & (v > 100), "value", "value_raw", "比率应在0到100之间（单位：%）", "a ratio must be 0-100 (%)"
-    )
-    found.same(
-        (vt == "flag") & v.notna() & ~v.isin([0.0, 1.0]),
-        "value",
-        "value_raw",
-        "完成情况只能填 1（已完成）或 0（未完成）",
-        "a milestone is 1 (done) or 0 (not yet)",
-    )
-    found.same(
-        checked & f["pct"] & kpi_ok & (vt != "ratio"),
-        "value",
-        "value_raw",
-        "该指标不是比率，不能填写百分数",
-        "this KPI is not a ratio; a percentage is not allowed",
-    )
-    found.same(
-        # a flag that is not 0/1 already has its own message above
-        (vt == "count") & v.notna() & (v != np.floor(v)),
-        "value",
-        "value_raw",
-        "该指标为计数，应为整数",
-        "this KPI is a count; use a whole number",
-    )
+    values = v.to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        found.same(
+            ~v_na & ~(np.abs(values) <= MAX_VALUE),
+            "value",
+            "value_raw",
+            "数值超出合理范围",
+            "value is beyond any plausible figure",
+        )
+        _value_rules(found, f, values, v_na, checked, kpi_ok, cfg, kpi_pos)
 
     # -- 备注: text, never parsed; only its length is checked (rows that report a figure: a note
     # without a figure is not stored)
@@ -312,9 +344,8 @@ def validate(
         )
 
     # -- duplicates within the file (skipped rows report nothing, so they repeat nothing)
-    keyed = checked & kpi_ok & d_ok & f["period"].notna()
-    keys = f.loc[keyed, ["kpi_id", "district_id", "period", "row"]]
-    dup = keys[keys.duplicated(["kpi_id", "district_id", "period"], keep=False)]
+    keyed = checked & kpi_ok & d_ok & ~p_na
+    dup = f.loc[repeated(f, keyed, kpi_pos, d_pos), ["kpi_id", "district_id", "period", "row"]]
     if not dup.empty:
         by_key = dup.groupby(["kpi_id", "district_id", "period"])["row"]
         first = by_key.transform("min")
@@ -338,27 +369,39 @@ def validate(
         )
 
     good_mask = ~found.bad(len(f)) & checked
-    good = f[good_mask]
-    _cumulative_falls(found, good, meta.loc[good.index], con)
-    warnings = _jumps(n, good, meta.loc[good.index], con)
+    # a clean file (the usual case) keeps its frame: taking a million rows of every column costs
+    good = f if good_mask.all() else f[good_mask]
+    # the good rows' KPI and district positions: every one is known (kpi_ok, d_ok) unless the frame
+    # holds ids outside the configuration, which only sql_rows can convert
+    good_kpi, good_d = kpi_pos[good_mask], d_pos[good_mask]
+    coded = (good_kpi >= 0).all() and (good_d >= 0).all()
+    rows = coded_rows(good, good_kpi, kpi_ids, good_d, district_ids) if coded else sql_rows(good)
+    cumulative = per_kpi([k.reporting == "cumulative" for k in cfg.kpis], False, good_kpi)
+    _cumulative_falls(found, rows, cumulative, con)
+    warnings = _jumps(n, rows, ~cumulative, con)
     passed = good_mask & ~found.bad(len(f))
-    # taking a million rows of every column again costs; only a fall found above changes the rows
+    # only a fall found above changes the rows
+    same = np.array_equal(passed, good_mask)
     return Checked(
         found.first(MAX_PROBLEMS),
         warnings,
-        good if np.array_equal(np.asarray(passed), np.asarray(good_mask)) else f[passed],
+        good if same else f[passed],
         problems_total=found.total(),
         skipped=int(skipped.sum()),
         rows_bad=int(found.bad(len(f)).sum()),
         rows_total=len(f),
+        rows=rows if same else None,
     )
 
 
-def _cumulative_falls(found: Found, good: pd.DataFrame, meta: pd.DataFrame, con: duckdb.DuckDBPyConnection) -> None:
-    """A cumulative-to-date figure may not fall below an earlier month (file and warehouse together)."""
-    cum = good[meta["reporting"] == "cumulative"][["row", "kpi_id", "district_id", "period", "value"]]
-    if cum.empty:
+def _cumulative_falls(
+    found: Found, good_rows: pa.Table, cumulative: np.ndarray, con: duckdb.DuckDBPyConnection
+) -> None:
+    """A cumulative-to-date figure may not fall below an earlier month (file and warehouse together).
+    `good_rows` are the good rows as Arrow (row_places.sql_rows), `cumulative` marks those of cumulative KPIs."""
+    if not cumulative.any():
         return
+    cum = good_rows.filter(pa.array(cumulative))
     with db.registered(con, "incoming_cum", cum):
         rows = con.execute(
             """
@@ -419,12 +462,13 @@ def _cumulative_falls(found: Found, good: pd.DataFrame, meta: pd.DataFrame, con:
     found.add(mask, build)
 
 
-def _jumps(n: Normalised, good: pd.DataFrame, meta: pd.DataFrame, con: duckdb.DuckDBPyConnection) -> list[Problem]:
-    """Warn on figures far outside the KPI's own history for that district (robust z-score)."""
+def _jumps(n: Normalised, rows: pa.Table, flow: np.ndarray, con: duckdb.DuckDBPyConnection) -> list[Problem]:
+    """Warn on figures far outside the KPI's own history for that district (robust z-score). `rows`
+    are the good rows as Arrow (row_places.sql_rows), `flow` marks those of KPIs not reported cumulatively."""
     # cumulative series grow by design; their check is _cumulative_falls
-    flows = good[meta["reporting"] != "cumulative"][["row", "kpi_id", "district_id", "period", "value"]]
-    if flows.empty:
+    if not flow.any():
         return []
+    flows = rows if flow.all() else rows.filter(pa.array(flow))
     with db.registered(con, "incoming_jump", flows):
         rows = con.execute(
             """

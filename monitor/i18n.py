@@ -249,10 +249,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "up_history": ("报送记录", "Submission history"),
     "up_status": ("报送情况", "Reporting status"),
     "up_download_template": ("下载模板（{n}行）", "Download template ({n} rows)"),
-    "up_rules": (
-        "支持 xlsx 或 csv（UTF-8 或 GBK），最大 {mb:g} MB。上传后先预览并校验，确认后才导入。",
-        "xlsx or csv (UTF-8 or GBK), at most {mb:g} MB. You see a preview and every problem before loading.",
-    ),
     "up_choose": ("选择文件", "Choose a file"),
     "up_checking": ("正在校验……", "Checking…"),
     "up_loading": ("正在导入……", "Loading…"),
@@ -506,12 +502,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "aud_push_ok": ("已送达", "delivered"),
     "aud_push_failed": ("未送达：{code}", "not delivered: {code}"),
     "aud_none": ("无", "none"),
-    # the uploader's own words are Streamlit's, in English only (no locale setting in 1.67)
-    "up_drop_help": (
-        "点击下方“Upload”按钮选择文件，或将文件拖到框内；框内“{mb:g}MB per file • XLSX, CSV”"
-        "意为单个文件不超过{mb:g}MB，格式为 XLSX 或 CSV。",
-        "Click Upload below or drag the file onto the box: one file of at most {mb:g} MB, XLSX or CSV.",
-    ),
     # the correction form: fields and figures, never files or cells
     "fix_current": ("现有数值：{value}", "Current figure: {value}"),
     "fix_current_none": (
@@ -551,6 +541,22 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "ov_open_hint": (
         "点击一行（手机上点目标名称）打开该目标的详情。",
         "Click a row (on a phone, a target's name) to open its detail.",
+    ),
+    # -- helper "office formats" (issue 18): the upload page names every format read
+    # (pages/upload.py; etl/office.py reads xls, WPS .et, xlsb and ods) --
+    "up_rules_office": (
+        "支持 xlsx、xls（Excel 97–2003）、WPS 表格（.et）、xlsb（Excel 二进制工作簿）、ods 或 csv（UTF-8 或 GBK），"
+        "最大 {mb:g} MB。其他格式（如 Numbers）请在 Excel/WPS 中另存为 .xlsx 后上传。"
+        "上传后先预览并校验，确认后才导入。",
+        "xlsx, xls (Excel 97–2003), WPS spreadsheet (.et), xlsb (Excel binary workbook), ods or csv (UTF-8 or GBK), "
+        "at most {mb:g} MB. Save any other kind (Numbers, for one) as .xlsx in Excel or WPS first. "
+        "You see a preview and every problem before loading.",
+    ),
+    "up_drop_help_office": (
+        "点击下方“Upload”按钮选择文件，或将文件拖到框内；框内“{mb:g}MB per file • XLSX, XLS, ET, XLSB, ODS, CSV”"
+        "意为单个文件不超过{mb:g}MB，格式为 XLSX、XLS、ET、XLSB、ODS 或 CSV。",
+        "Click Upload below or drag the file onto the box: one file of at most {mb:g} MB, "
+        "XLSX, XLS, ET, XLSB, ODS or CSV.",
     ),
 }
 

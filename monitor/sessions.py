@@ -33,6 +33,10 @@ TOKEN_BYTES = 32
 # last_seen_at is written at most once per this interval (not on every rerun): idle expiry is exact
 # to within it.
 TOUCH_EVERY = dt.timedelta(minutes=1)
+# A session row (who signed in, when and why it ended) is kept this long after its sign-in, then deleted
+# at the next sign-in: long enough to answer "who was signed in last quarter", short enough that the
+# table does not grow with every sign-in for years. Sign-ins themselves stay in the audit log.
+KEEP_ROWS = dt.timedelta(days=90)
 
 EndReason = Literal["sign_out", "idle", "absolute", "account"]
 
@@ -61,10 +65,12 @@ def absolute_limit() -> dt.timedelta:
 
 
 def issue(con: duckdb.DuckDBPyConnection, user: auth.User, *, now: dt.datetime | None = None) -> str:
-    """A new session for a user who has just signed in; returns the token for the cookie."""
+    """A new session for a user who has just signed in; returns the token for the cookie. Rows of
+    sessions signed in more than KEEP_ROWS ago go in the same transaction (all of them have ended)."""
     now = now or dt.datetime.now()
     token = secrets.token_urlsafe(TOKEN_BYTES)
     with db.transaction(con):
+        con.execute("delete from sessions where created_at < ?", [now - KEEP_ROWS])
         con.execute(
             "insert into sessions values (?, ?, ?, ?, ?, null, null)",
             [_hash(token), user.user_name, user.session_epoch, now, now],

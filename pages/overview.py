@@ -17,7 +17,8 @@ as_of = ui.require_data()
 lang = ui.lang()
 card = data.scorecard(as_of)
 moved = data.changes(as_of)  # the engine run for this month and the previous one
-bureaus = data.reference("bureaus").set_index("bureau_id")[f"name_{lang}"]
+# names from targets.yaml (the bureaus table holds the same, db.sync_reference): no query on a rerun
+bureaus = {b.id: getattr(b, f"name_{lang}") for b in data.config().bureaus}
 
 st.title(T("nav_overview"))
 st.caption(f"{T('app_subtitle')} · {T('as_of')} {ui.month(as_of)} · {T('targets_count', n=len(card))}")
@@ -43,6 +44,7 @@ card = card.assign(
     change=card["target_id"].map(dict(zip(moved["target_id"], moved["direction"], strict=True))).fillna("same"),
 )
 with_actions = change_views.has_actions()  # the 督办 column of dashboard/action_views.py, when installed
+notes = data.follow_up(as_of)  # every grid's 督办 counts and explanations: one read for the page
 
 active = sum(bool(ui.kept_value(k)) for k in ("ov_section", "ov_bureau", "ov_status", "ov_year"))
 # filters in force are never hidden: a scorecard that shows fewer targets says why
@@ -104,18 +106,22 @@ if shown.empty and not listed:
 
 
 if grouping == "section":
+    # read once for every section (each read asks the warehouse its data version)
+    pledges, activity_rows = data.commitment_states(as_of), data.activity_figures(as_of)
     for code in listed:
         part = shown[shown["section"] == code].sort_values(["rank", "gap"])
         st.subheader(T("with_count", title=sections.label(code), n=len(part)) if len(part) else sections.label(code))
         if part.empty:
             st.caption(T("section_no_targets"))
         else:
-            overview_grid.grid(part, as_of, f"ov_section_{code}", with_actions=with_actions, drop=("col_section",))
-        pledged = sections.commitments(as_of, code)  # no deadline, no status: not under a target filter
+            overview_grid.grid(
+                part, as_of, notes, f"ov_section_{code}", with_actions=with_actions, drop=("col_section",)
+            )
+        pledged = sections.commitments(as_of, code, pledges)  # no deadline, no status: not under a target filter
         if not target_filters and not pledged.empty:
             st.caption(T("commitments_title"))
             st.dataframe(pledged, hide_index=True, width="stretch", key=f"ov_commitments_{code}")
-        indicators = sections.activity(as_of, code)
+        indicators = sections.activity(as_of, code, activity_rows)
         if not target_filters and not indicators.empty:
             st.caption(T("activity_title"))
             st.dataframe(indicators, hide_index=True, width="stretch", key=f"ov_activity_{code}")
@@ -125,4 +131,4 @@ for group in sorted(shown["group"].unique(), key=lambda g: (g == "annual", g)):
     part = shown[shown["group"] == group].sort_values(["rank", "gap"])
     title = T("group_annual") if group == "annual" else T("due_by", year=group)
     st.subheader(T("with_count", title=title, n=len(part)))
-    overview_grid.grid(part, as_of, f"ov_table_{group}", with_actions=with_actions)
+    overview_grid.grid(part, as_of, notes, f"ov_table_{group}", with_actions=with_actions)

@@ -64,9 +64,10 @@ with tab_template:
     )
 
 with tab_upload:
-    st.caption(T("up_rules", mb=cfg.reporting.max_upload_mb))
-    st.caption(T("up_drop_help", mb=cfg.reporting.max_upload_mb))  # Streamlit's own words stay English
-    upload = st.file_uploader(T("up_choose"), type=["xlsx", "csv"], key="up_file")
+    st.caption(T("up_rules_office", mb=cfg.reporting.max_upload_mb))
+    st.caption(T("up_drop_help_office", mb=cfg.reporting.max_upload_mb))  # Streamlit's own words stay English
+    # issue 18: xls, WPS's .et and ods are read too (by content, whatever the extension says)
+    upload = st.file_uploader(T("up_choose"), type=["xlsx", "xls", "et", "xlsb", "ods", "csv"], key="up_file")
     if upload is not None:
         file_bytes = upload.getvalue()
         with st.spinner(T("up_checking")):

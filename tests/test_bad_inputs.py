@@ -54,6 +54,9 @@ OUT_OF_RANGE = "数值超出合理范围"
 NOT_ENDED = "{}尚未结束，{}起方可报送"  # a month is reported from the 1st of the next month on
 BEFORE = "报送期早于政策实施（2024年7月）"
 MISSING = "缺少必需的列：{}（表头应为：指标编码、旗区、报送期、数值）"
+ENCRYPTED = "文件设有打开密码，无法读取；请在 Excel/WPS 中取消密码，另存为 .xlsx 后上传"
+SAVE_AS = "无法读取；请在 Excel/WPS 中另存为 .xlsx 后上传"
+HIDDEN_ROW = "此行被隐藏，请取消隐藏或删除后重新上传"
 INJECTIONS = make_corpus.INJECTIONS
 
 
@@ -182,9 +185,10 @@ EXPECTED: dict[str, Case] = {
     "truncated.xlsx": rejected(f"truncated.xlsx：{CORRUPT}"),
     "random_zip.xlsx": rejected(f"random_zip.xlsx：{CORRUPT}"),
     "zip_named.csv": rejected(f"zip_named.csv：{CORRUPT}"),  # a zip is read as xlsx whatever its name
-    "ods_renamed.xlsx": rejected(f"ods_renamed.xlsx：{CORRUPT}"),
-    "xls_renamed.xlsx": rejected(f"xls_renamed.xlsx：{CORRUPT}"),
-    "password_protected.xlsx": rejected(f"password_protected.xlsx：{CORRUPT}"),
+    # issue 18: read by content; an ods without a sheet is a corrupt ods, an xls with an empty sheet empty
+    "ods_renamed.xlsx": rejected("ods_renamed.xlsx：文件已损坏或不是有效的 ods 文件"),
+    "xls_renamed.xlsx": rejected("xls_renamed.xlsx：文件没有数据行"),
+    "password_protected.xlsx": rejected(f"password_protected.xlsx：{ENCRYPTED}"),
     # these three raised out of read_report before (BadZipFile, RuntimeError, NotImplementedError)
     "bad_crc.xlsx": rejected(f"bad_crc.xlsx：{CORRUPT}"),
     "encrypted_entry.xlsx": rejected(f"encrypted_entry.xlsx：{CORRUPT}"),
@@ -218,6 +222,53 @@ EXPECTED: dict[str, Case] = {
         "cells_without_ref.xlsx：行数过多（1048576 行 × 150 列），请删除多余的行后再上传"
     ),
     "overflowing_ref.xlsx": rejected("overflowing_ref.xlsx：列数过多（8353082582 列），请使用模板"),  # was a panic
+    # -- issue 18: xls and ods saved by LibreOffice (tests/fixtures/office), and other kinds
+    **{
+        f"hostile.{ext}": rejected(
+            f"hostile.{ext} 第3行 E列 值“E3”：{FORMULA}",
+            f"hostile.{ext} 第4行：{HIDDEN_ROW}",
+            f"hostile.{ext} F列：此列被隐藏，请取消隐藏或删除后重新上传",
+            f"hostile.{ext}：工作表“备用”被隐藏，请取消隐藏或删除后重新上传",
+        )
+        for ext in ("xls", "ods", "xlsb")
+    },
+    "xls_named.xlsx": Case("accepted", why="an xls named .xlsx is read as the xls it is"),
+    "ods_named.xls": Case("accepted", why="an ods named .xls is read as the ods it is"),
+    "wps_sheet.et": Case("accepted", why="WPS's .et is a BIFF8 workbook: read as xls"),
+    "ods_hidden_first_sheet.ods": rejected(
+        "ods_hidden_first_sheet.ods：工作表“报送数据”被隐藏，请取消隐藏或删除后重新上传"
+    ),
+    "ods_dtd.ods": rejected("ods_dtd.ods：文件已损坏或不是有效的 ods 文件"),
+    "ods_repeated_rows.ods": rejected("ods_repeated_rows.ods：行数过多（1048000 行 × 9 列），请删除多余的行后再上传"),
+    "ods_repeated_text.ods": rejected(
+        "ods_repeated_text.ods：单元格文字总量过大（约 69 MB），请删除多余的内容后再上传"
+    ),
+    "xls_far_cell.xls": rejected("xls_far_cell.xls：行数过多（65536 行 × 200 列），请删除多余的行后再上传"),
+    "xls_far_blank.xls": Case(
+        "accepted", why="formatted empty cells far away (MULBLANK) are skipped by calamine: nothing to refuse"
+    ),
+    "xls_truncated.xls": rejected("xls_truncated.xls：文件已损坏或不是有效的 xls 文件"),
+    "xls_random_after_magic.xls": rejected("xls_random_after_magic.xls：文件已损坏或不是有效的 xls 文件"),
+    "xls_encrypted.xls": rejected(f"xls_encrypted.xls：{ENCRYPTED}"),
+    "numbers_like.numbers": rejected(f"numbers_like.numbers：文件是Apple Numbers 表格，{SAVE_AS}"),
+    "docx_named.xlsx": rejected(f"docx_named.xlsx：文件是Word 文档，{SAVE_AS}"),
+    "xlsb_like.xlsb": rejected("xlsb_like.xlsb：文件已损坏或不是有效的 xlsb 文件"),  # a workbook.bin of one record
+    # -- xlsb, from our own writer (tests/fixtures/office/make_xlsb.py): read since calamine 0.9.1 reads it
+    "xlsb_formula.xlsb": rejected(f"xlsb_formula.xlsb 第2行 D列 值“D2”：{FORMULA}"),
+    "xlsb_hidden_row.xlsb": rejected(f"xlsb_hidden_row.xlsb 第2行：{HIDDEN_ROW}"),
+    "xlsb_hidden_column.xlsb": rejected("xlsb_hidden_column.xlsb D列：此列被隐藏，请取消隐藏或删除后重新上传"),
+    "xlsb_hidden_first_sheet.xlsb": rejected(
+        "xlsb_hidden_first_sheet.xlsb：工作表“报送数据”被隐藏，请取消隐藏或删除后重新上传"
+    ),
+    "xlsb_far_cell.xlsb": rejected("xlsb_far_cell.xlsb：列数过多（16384 列），请使用模板"),
+    "xlsb_huge_dimension.xlsb": Case(
+        "accepted", why="calamine reserves at most 100,000 cells from BrtWsDim: a whole-grid dimension is harmless"
+    ),
+    "xlsb_truncated.xlsb": rejected("xlsb_truncated.xlsb：文件已损坏或不是有效的 xlsb 文件"),
+    "xlsb_garbled_sheet.xlsb": rejected("xlsb_garbled_sheet.xlsb：文件已损坏或不是有效的 xlsb 文件"),
+    "wps_text.wps": rejected(f"wps_text.wps：文件是Word/WPS 文字文档，{SAVE_AS}"),
+    "pdf_named.xls": rejected(f"pdf_named.xls：文件是PDF 文件，{SAVE_AS}"),
+    "html_named.xls": rejected(f"html_named.xls：文件是网页（HTML）或 XML 格式的表格，{SAVE_AS}"),
 }
 
 
@@ -319,6 +370,34 @@ def bomb_message(name: str, data: bytes) -> str:
     return f"{name}：xlsx 解压后体积异常（{total / MB:.0f} MB，压缩比 {total / packed:.0f}:1），拒绝处理"
 
 
+def ods_zip_bomb(_: Path) -> bytes:
+    """The LibreOffice ods with 300 MB of blanks before its content.xml's sheets, deflated as written."""
+    src = zipfile.ZipFile(make_corpus.OFFICE / "filled.ods")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename != "content.xml":
+                z.writestr(info.filename, body, zipfile.ZIP_STORED if info.filename == "mimetype" else None)
+                continue
+            at = body.index(b"<office:body>")
+            content = zipfile.ZipInfo("content.xml", make_corpus.FIXED_TIME)
+            content.compress_type = zipfile.ZIP_DEFLATED
+            with z.open(content, "w") as fh:
+                fh.write(body[:at])
+                for _ in range(300):
+                    fh.write(b" " * MB)
+                fh.write(body[at:])
+    return out.getvalue()
+
+
+def ods_bomb_message(name: str, data: bytes) -> str:
+    infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    total, packed = sum(i.file_size for i in infos), sum(i.compress_size for i in infos)
+    assert total > 300 * MB and total / packed > 200
+    return f"{name}：ods 解压后体积异常（{total / MB:.0f} MB，压缩比 {total / packed:.0f}:1），拒绝处理"
+
+
 # name -> (builder, expected answer given the bytes)
 GENERATED: dict[str, tuple[Callable[[Path], bytes], Callable[[bytes], Case]]] = {
     "big_60mb.csv": (big_csv, lambda _: rejected("big_60mb.csv：文件大小 60.0 MB，超过上限 20 MB")),
@@ -329,6 +408,7 @@ GENERATED: dict[str, tuple[Callable[[Path], bytes], Callable[[bytes], Case]]] = 
             "zip_bomb_lying.xlsx：无法读取 xlsx：I/O error: File is larger than its declared uncompressed size"
         ),
     ),
+    "ods_zip_bomb.ods": (ods_zip_bomb, lambda d: rejected(ods_bomb_message("ods_zip_bomb.ods", d))),
     "wide_100k_columns.csv": (wide_csv, lambda _: rejected("wide_100k_columns.csv：列数过多（100004 列），请使用模板")),
     "wide_16384_columns.xlsx": (
         wide_xlsx,
@@ -470,7 +550,13 @@ VALID = make_corpus.csv_text([(RENTAL, "东胜区", "2025-03", 5)]).encode()
         pytest.param("/etc/cron.d/evil.csv", "evil.csv", Case("accepted"), id="absolute"),
         pytest.param("C:\\Users\\x\\..\\..\\boot.csv", "boot.csv", Case("accepted"), id="windows-path"),
         pytest.param(
-            "..\\..\\win.ini", "win.ini", rejected("win.ini：不支持的文件类型“.ini”，请上传 xlsx 或 csv"), id="win-ini"
+            "..\\..\\win.ini",
+            "win.ini",
+            rejected(
+                "win.ini：不支持的文件类型“.ini”，请在 Excel/WPS 中另存为 .xlsx 后上传"
+                "（也可上传 xls、xlsb、ods 或 csv）"
+            ),
+            id="win-ini",
         ),
         pytest.param("evil\x00.csv", "evil_.csv", Case("accepted"), id="nul"),
         pytest.param("report\n第2行：伪造的消息.csv", "report_第2行：伪造的消息.csv", Case("accepted"), id="newline"),
@@ -526,6 +612,11 @@ def cli(tmp_path: Path, cfg_dict: dict[str, Any]) -> Callable[..., int]:
         "far_cell.xlsx",
         "password_protected.xlsx",
         "zip_bomb.xlsx",
+        "hostile.xls",
+        "hostile.ods",
+        "xls_truncated.xls",
+        "numbers_like.numbers",
+        "ods_zip_bomb.ods",
     ],
 )
 def test_cli_check_refuses_with_the_message(

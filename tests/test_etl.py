@@ -553,7 +553,7 @@ def test_binary_junk_named_csv_is_rejected(seeded: Warehouse, cfg: TargetsConfig
 def test_unsupported_file_type_is_rejected(seeded: Warehouse, cfg: TargetsConfig, snapshot: Snapshot) -> None:
     assert_rejected(
         seeded, cfg, snapshot, "report.docx", b"not a report",
-        ["report.docx：不支持的文件类型“.docx”，请上传 xlsx 或 csv"],
+        ["report.docx：文件是Word 文档，无法读取；请在 Excel/WPS 中另存为 .xlsx 后上传"],
     )  # fmt: skip
 
 

@@ -91,6 +91,6 @@ def test_the_uploader_s_english_words_are_explained_in_chinese(app_db: Path) -> 
     file • XLSX, CSV", "Drag and drop a file here" while dragging): a caption above it says them."""
     at = open_page("housing", "upload")
     assert (
-        "点击下方“Upload”按钮选择文件，或将文件拖到框内；框内“20MB per file • XLSX, CSV”"
-        "意为单个文件不超过20MB，格式为 XLSX 或 CSV。"
+        "点击下方“Upload”按钮选择文件，或将文件拖到框内；框内“20MB per file • XLSX, XLS, ET, XLSB, ODS, CSV”"
+        "意为单个文件不超过20MB，格式为 XLSX、XLS、ET、XLSB、ODS 或 CSV。"
     ) in [c.value for c in at.caption]

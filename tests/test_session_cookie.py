@@ -128,3 +128,13 @@ def test_the_sessions_table_comes_with_migration_7(tmp_path) -> None:
         ]  # fmt: skip
     finally:
         con.close()
+
+
+def test_a_sign_in_deletes_session_rows_older_than_90_days_and_keeps_newer_ones(con) -> None:
+    old = signed_in(con, at=T0)
+    recent = signed_in(con, at=T0 + dt.timedelta(days=60))
+    assert db.scalar(con, "select count(*) from sessions") == 2
+    signed_in(con, at=T0 + dt.timedelta(days=90, minutes=1))  # the first row is now 90 days and a minute old
+    assert sessions.check(con, old, now=T0 + dt.timedelta(days=90, minutes=2)) == sessions.Check(None, "unknown")
+    assert db.scalar(con, "select count(*) from sessions") == 2
+    assert sessions.started_at(con, recent) == T0 + dt.timedelta(days=60)

@@ -153,7 +153,14 @@ def evaluate(
     unit_zh = params["unit_zh"].to_numpy(dtype=object)
 
     figures = reduce_figures(
-        con, units, year, plan.yearly, set(targets["first_month"].tolist()), as_of_month, window_months
+        con,
+        units,
+        year,
+        plan.yearly,
+        set(targets["first_month"].tolist()),
+        as_of_month,
+        window_months,
+        plan.start_year,
     )
     now = _reported(figures, plan)
     trend = fit_trend(

@@ -18,7 +18,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from monitor import backend, db
+from monitor import db
 from monitor.progress.months import month_date
 from monitor.progress.units import Units
 from monitor.targets import CITY
@@ -31,29 +31,33 @@ from monitor.targets import CITY
 # kpi/district/month), but ranking every row of a province-scale table takes seconds while corrections
 # are few: the later revisions are read first (a small filtered scan), and the one pass over the first
 # figures leaves out the figures they replace, so the table is read once whatever the backend.
+#
+# Three kinds of rows make the district buckets ({current} is that revision rule over one range of
+# months, see _CURRENT_SQL), because grouping millions of rows into a million buckets is most of the cost:
+#   - before the horizon (no unit's judged year, no yearly unit's first year, not the window): one row
+#     per district and stretch between baseline months, in the bucket of its last month. Only sums over
+#     them and the levels of the last bucket before the horizon are ever read, and those come out the
+#     same: a district's last figure before the horizon is its last in that bucket (reduce_figures);
+#   - from the horizon to the window: the buckets themselves (years, cut at baseline months);
+#   - the window's months: one figure per district and month already, passed through without grouping.
+# KPIs of ``aggregation: all`` keep their buckets everywhere: their sum over buckets counts buckets.
 _UNIT_BUCKETS_SQL = """
 create temp table {unit_buckets} as
-with revised as (
-    -- the latest of the later revisions of every corrected figure
-    select o.kpi_id, o.district_id, o.period, arg_max(o.value, o.revision) as value
-    from visible_observations as o
-    where o.revision > ? and o.period <= ?{filters}
-    group by o.kpi_id, o.district_id, o.period
-),
-current_figures as (
-    select o.kpi_id, o.district_id, o.period, o.value
-    from visible_observations as o
-    anti join revised as r using (kpi_id, district_id, period)
-    where o.revision = ? and o.period <= ?{filters}
-    union all
-    select kpi_id, district_id, period, value
-    from revised
-),
+with {sources}
 district_buckets as materialized (
+    select o.kpi_id, o.district_id, {bucket_last} as bucket,
+        sum(o.value) as summed, arg_max(o.value, o.period) as level, max(o.period) as last_period
+    from ({current_old}) as o
+    group by o.kpi_id, o.district_id{stretch}
+    union all
     select o.kpi_id, o.district_id, {bucket_o} as bucket,
         sum(o.value) as summed, arg_max(o.value, o.period) as level, max(o.period) as last_period
-    from current_figures as o
+    from ({current_mid}) as o
     group by o.kpi_id, o.district_id, bucket
+    union all
+    select o.kpi_id, o.district_id, year(o.period) * 12 + month(o.period) - 1 as bucket,
+        o.value as summed, o.value as level, o.period as last_period
+    from ({current_window}) as o
 ),
 every_member_buckets as (
     -- aggregation all: each member's figures beside the last month any member reported in the bucket
@@ -90,6 +94,55 @@ from (
     from every_member_buckets
     group by unit, bucket
 )
+"""
+
+# DuckDB file: the later revisions (a small filtered scan); each range of months is then read on its own
+# (_CURRENT_SQL), which the file's zone maps make cheap.
+_REVISED_SQL = """
+revised as (
+    -- the latest of the later revisions of every corrected figure
+    select o.kpi_id, o.district_id, o.period, arg_max(o.value, o.revision) as value
+    from visible_observations as o
+    where o.revision > ? and o.period <= ?{filters}
+    group by o.kpi_id, o.district_id, o.period
+),"""
+
+# PostgreSQL: every filtered scan is a scan of the whole table on the server, so the figures are read
+# once into DuckDB and every step reads that copy; the first revision comes from it too (any revision
+# no later than the lowest read gives the same current figures).
+_PG_SOURCES_SQL = """
+visible as materialized (
+    select o.kpi_id, o.district_id, o.period, o.value, o.revision
+    from visible_observations as o
+    where o.period <= ?{filters}
+),
+revised as (
+    select o.kpi_id, o.district_id, o.period, arg_max(o.value, o.revision) as value
+    from visible as o
+    where o.revision > (select min(revision) from visible)
+    group by o.kpi_id, o.district_id, o.period
+),
+current_figures as materialized (
+    select o.kpi_id, o.district_id, o.period, o.value
+    from visible as o
+    anti join revised as r using (kpi_id, district_id, period)
+    where o.revision = (select min(revision) from visible)
+    union all
+    select kpi_id, district_id, period, value
+    from revised
+),"""
+
+# The current figures (revision rule above) of one range of months: the first figures no later
+# revision replaces, and the revised ones.
+_CURRENT_SQL = """
+    select o.kpi_id, o.district_id, o.period, o.value
+    from visible_observations as o
+    anti join revised as r using (kpi_id, district_id, period)
+    where o.revision = ?{months}{filters}
+    union all
+    select o.kpi_id, o.district_id, o.period, o.value
+    from revised as o
+    where true{months}
 """
 
 # One row per unit: the figures every rule needs (judged_year = the judged calendar year) and the
@@ -211,12 +264,25 @@ def _with_every_member(con: duckdb.DuckDBPyConnection, members: pd.DataFrame) ->
 def _first_revision(con: duckdb.DuckDBPyConnection) -> int | None:
     """The lowest revision in the table (None when it is empty): every row's revision is at least
     this, which is all the one-pass query needs (a figure with a higher revision is a correction).
-
-    Against PostgreSQL the minimum is PostgreSQL's own query: through the attached catalog it would
-    copy every row into DuckDB first."""
-    sql = "select min(revision) from observations"
-    found = backend.pg_scalar(con, sql) if db.is_postgres(con) else db.scalar(con, sql)
+    DuckDB file only: on PostgreSQL the figures query finds it in the rows it reads (_PG_SOURCES_SQL)."""
+    found = db.scalar(con, "select min(revision) from observations")
     return None if found is None else int(found)  # type: ignore[call-overload]
+
+
+def _horizon(window_start: int, judged_year: np.ndarray, yearly: np.ndarray, start_year: np.ndarray) -> int:
+    """The first month whose buckets are read one by one (a month index): none before it is in the
+    window, in a unit's judged year or in a yearly unit's years (from its first year on). Before it
+    only sums and the last bucket's levels are read: per unit, total (a sum), and the levels of the
+    last bucket with figures (latest, year_level, prior_level, the closing level of the year before a
+    yearly unit's first year). Both come out of one row per district and stretch between baseline
+    months placed in the bucket of its last month: the unit's last bucket is the one of its latest
+    month, and a district has figures in that bucket exactly when its last figure is there."""
+    horizon = window_start
+    if len(judged_year):
+        horizon = min(horizon, int(judged_year.min()) * 12)
+    if yearly.any():
+        horizon = min(horizon, int(start_year[yearly].min()) * 12)
+    return horizon
 
 
 def reduce_figures(
@@ -227,30 +293,53 @@ def reduce_figures(
     cuts: Iterable[int],
     as_of_month: int,
     window_months: int,
+    start_year: np.ndarray,
 ) -> Figures:
     """Reduce the observations to the few figures per unit the rules need (DuckDB does the heavy part).
 
     ``cuts`` are the targets' first counted months; ``window_months`` the length of the trend window
-    that ends with ``as_of_month``."""
+    that ends with ``as_of_month``; ``start_year`` each unit's first calendar year (yearly units'
+    years are read from its January on)."""
     n_units = len(units.frame)
     as_of = month_date(as_of_month)
-    first_revision = _first_revision(con)
-    if first_revision is None or units.members.empty:
+    on_postgres = db.is_postgres(con)
+    first_revision = None if on_postgres else _first_revision(con)
+    if (first_revision is None and not on_postgres) or units.members.empty:
         return Figures.empty(n_units, window_months)
     # Buckets: single months from the trend window on, calendar years before it, cut again at the
     # targets' baseline months (increments count from there).
     window_start = as_of_month - window_months + 1
     inner_cuts = sorted({int(c) for c in cuts if c % 12 and c < window_start}, reverse=True)
+    horizon = _horizon(window_start, judged_year, yearly, start_year)
+    members = _with_every_member(con, units.members)
 
-    def bucket(alias: str) -> tuple[str, list[object]]:
-        period, params = f"{alias}.period", [month_date(window_start)]
+    def bucket(period: str) -> tuple[str, list[object]]:
+        params: list[object] = [month_date(window_start)]
         cases = [f"when {period} >= ? then year({period}) * 12 + month({period}) - 1"]
         for cut in inner_cuts:
             cases.append(f"when {period} >= ? then greatest(year({period}) * 12, ?)")
             params += [month_date(cut), cut]
         return f"case {' '.join(cases)} else year({period}) * 12 end", params
 
-    bucket_o, params_o = bucket("o")
+    # before the horizon: one stretch between each two baseline months (every cut, year-aligned ones too)
+    stretches = sorted({int(c) for c in cuts if 0 < c < horizon}, reverse=True)
+    cases = " ".join(f"when o.period >= ? then {k}" for k in range(len(stretches), 0, -1))
+    stretch = f", case {cases} else 0 end" if stretches else ""
+    stretch_params: list[object] = [month_date(c) for c in stretches]
+    every_member = sorted({str(k) for k in members.loc[members["every_member"], "kpi_id"]})
+    listed = ", ".join("?" for _ in every_member)
+    old_months, mid_months = " and o.period < ?", " and o.period >= ? and o.period < ?"
+    old_params: list[object] = [month_date(horizon)]
+    mid_params: list[object] = [month_date(horizon), month_date(window_start)]
+    if every_member:  # their buckets are kept before the horizon too
+        old_months += f" and o.kpi_id not in ({listed})"
+        old_params += every_member
+        mid_months = f" and (o.period >= ? or o.kpi_id in ({listed})) and o.period < ?"
+        mid_params = [month_date(horizon), *every_member, month_date(window_start)]
+    window_months_sql = " and o.period >= ? and o.period <= ?"
+    window_params: list[object] = [month_date(window_start), as_of]
+    bucket_last, params_last = bucket("max(o.period)")
+    bucket_o, params_o = bucket("o.period")
     tag = uuid.uuid4().hex[:12]
     names = {
         "members": f"progress_members_{tag}",
@@ -258,7 +347,7 @@ def reduce_figures(
         "unit_buckets": f"progress_buckets_{tag}",
     }
     frames = {
-        names["members"]: _with_every_member(con, units.members),
+        names["members"]: members,
         names["units"]: pd.DataFrame(
             {
                 "unit": np.arange(n_units, dtype=np.int64),
@@ -269,18 +358,37 @@ def reduce_figures(
     }
     kpi_filter, kpis = _selective(units.members["kpi_id"], "kpi_id")
     district_filter, districts = _selective(units.members["district_id"], "district_id")
+    filters = kpi_filter + district_filter
+
+    if on_postgres:
+        sources, sources_params = _PG_SOURCES_SQL.format(filters=filters), [as_of, *kpis, *districts]
+    else:
+        sources, sources_params = _REVISED_SQL.format(filters=filters), [first_revision, as_of, *kpis, *districts]
+
+    def current(months: str, months_params: list[object]) -> tuple[str, list[object]]:
+        if on_postgres:
+            return f"select * from current_figures as o where true{months}", months_params
+        sql = _CURRENT_SQL.format(months=months, filters=filters)
+        return sql, [first_revision, *months_params, *kpis, *districts, *months_params]
+
+    current_old, params_old = current(old_months, old_params)
+    current_mid, params_mid = current(mid_months, mid_params)
+    current_window, params_window = current(window_months_sql, window_params)
+    sql = _UNIT_BUCKETS_SQL.format(
+        sources=sources, bucket_last=bucket_last, stretch=stretch, bucket_o=bucket_o, current_old=current_old,
+        current_mid=current_mid, current_window=current_window, **names,
+    )  # fmt: skip
+    params = [
+        *sources_params,
+        *params_last, *params_old, *stretch_params,
+        *params_o, *params_mid,
+        *params_window,
+    ]  # fmt: skip
     with ExitStack() as registered:
         for name, frame in frames.items():
             registered.enter_context(db.registered(con, name, frame))
         try:
-            con.execute(
-                _UNIT_BUCKETS_SQL.format(filters=kpi_filter + district_filter, bucket_o=bucket_o, **names),
-                [
-                    first_revision, as_of, *kpis, *districts,
-                    first_revision, as_of, *kpis, *districts,
-                    *params_o,
-                ],
-            )  # fmt: skip
+            con.execute(sql, params)
             window = "".join(f",\n    sum(b.summed) filter (where b.bucket = ?) as w{k}" for k in range(window_months))
             summary = con.execute(
                 _SUMMARY_SQL.format(window=window, **names), [window_start + k for k in range(window_months)]

@@ -13,11 +13,13 @@ What the ETL answers for each one is in the table of tests/test_bad_inputs.py.
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import random
 import re
 import struct
 import sys
+import types
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -367,7 +369,115 @@ def corpus() -> dict[str, bytes]:
         good_rows_xml() + b'<row r="3">' + inline("ZZZZZZZ99999999999", "x") + b"</row>"
     )
     files["formula_without_ref.xlsx"] = with_sheet(good_rows_xml() + b"<row><c><f>1+1</f><v>2</v></c></row>")
+    files.update(office_corpus())
     return files
+
+
+# ---------------------------------------------------------------- issue 18: xls, ods, other kinds
+
+OFFICE = HERE.parent / "fixtures" / "office"  # saved by LibreOffice (make_office_fixtures.sh)
+
+
+def patch_ods(content: Callable[[bytes], bytes]) -> bytes:
+    """The LibreOffice ods of the filled template with content.xml rewritten (thumbnail left out)."""
+    src = zipfile.ZipFile(OFFICE / "filled.ods")
+    entries = {}
+    for info in src.infolist():
+        if info.filename.startswith("Thumbnails/"):
+            continue
+        body = src.read(info.filename)
+        entries[info.filename] = content(body) if info.filename == "content.xml" else body
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for name, body in entries.items():  # mimetype first and stored, as ODF requires
+            method = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
+            z.writestr(zipfile.ZipInfo(name, FIXED_TIME), body, method)
+    return out.getvalue()
+
+
+def first_table_row(extra: bytes) -> Callable[[bytes], bytes]:
+    """Insert `extra` (rows) as the first rows of the first sheet."""
+
+    def patch(xml: bytes) -> bytes:
+        at = xml.index(b"<table:table-row", xml.index(b"<table:table "))
+        return xml[:at] + extra + xml[at:]
+
+    return patch
+
+
+def office_corpus() -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    xls = (OFFICE / "filled.xls").read_bytes()
+    # saved by LibreOffice from a sheet with a formula in E3, row 4 hidden and a hidden sheet with a figure
+    files["hostile.xls"] = (OFFICE / "hostile.xls").read_bytes()
+    files["hostile.ods"] = (OFFICE / "hostile.ods").read_bytes()
+    files["hostile.xlsb"] = (OFFICE / "hostile.xlsb").read_bytes()  # by our own writer: make_xlsb.py
+    # extensions that lie, and WPS's .et: read by content
+    files["xls_named.xlsx"] = xls
+    files["ods_named.xls"] = patch_ods(lambda xml: xml)
+    files["wps_sheet.et"] = xls
+    # the first sheet's table style says display="false": the sheet with the figures is hidden
+    files["ods_hidden_first_sheet.ods"] = patch_ods(
+        lambda xml: xml.replace(b'table:display="true"', b'table:display="false"', 1)
+    )
+    files["ods_dtd.ods"] = patch_ods(
+        lambda xml: xml.replace(
+            b"?>", b'?>\n<!DOCTYPE office:document-content [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;">]>', 1
+        )
+    )
+    # one figure repeated over 1,048,000 rows: calamine would build 1,048,000 x 9 cells
+    files["ods_repeated_rows.ods"] = patch_ods(
+        first_table_row(
+            b'<table:table-row table:number-rows-repeated="1048000"><table:table-cell office:value-type="float"'
+            b' office:value="1" table:number-columns-repeated="9"/></table:table-row>'
+        )
+    )
+    # 60 KB of text in one cell, repeated over 4 columns and 300 rows: 72 MB of copies from 3 KB
+    files["ods_repeated_text.ods"] = patch_ods(
+        first_table_row(
+            b'<table:table-row table:number-rows-repeated="300"><table:table-cell office:value-type="string"'
+            b' table:number-columns-repeated="4"><text:p>' + "东".encode() * 20_000 + b"</text:p>"
+            b"</table:table-cell></table:table-row>"
+        )
+    )
+    # one cell of the first sheet moved to row 65,536, column GR (200): calamine would build 13 million cells
+    label = xls.index(b"\xfd\x00\x0a\x00")
+    files["xls_far_cell.xls"] = xls[: label + 4] + struct.pack("<HH", 65535, 199) + xls[label + 8 :]
+    # an RK cell (E3) made a MULBLANK of two formatted empty cells at row 65,536: calamine skips blank
+    # cells, so this costs nothing and the file loads (the figure of E3 is simply not there)
+    rk = xls.index(b"\x7e\x02\x0a\x00")
+    files["xls_far_blank.xls"] = xls[:rk] + struct.pack("<7H", 0x00BE, 10, 65535, 198, 15, 15, 199) + xls[rk + 14 :]
+    files["xls_truncated.xls"] = xls[:4096]
+    files["xls_random_after_magic.xls"] = xls[:8] + bytes(random.Random(18).randrange(256) for _ in range(4088))
+    # LibreOffice 7.4 headless writes no password: a FILEPASS record (what Excel writes first in an
+    # encrypted workbook) takes the place of WRITEACCESS, as the same number of bytes
+    writeaccess = xls.index(b"\x5c\x00\x70\x00")
+    files["xls_encrypted.xls"] = xls[:writeaccess] + b"\x2f\x00" + xls[writeaccess + 2 :]
+    # other kinds: named by what they are, never "corrupt"
+    files["numbers_like.numbers"] = zip_of({"Index/Document.iwa": b"\0" * 64, "Metadata/Properties.plist": b"<plist/>"})
+    files["docx_named.xlsx"] = zip_of(
+        {"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w:document/>", "_rels/.rels": b"<Relationships/>"}
+    )
+    files["xlsb_like.xlsb"] = zip_of(
+        {"[Content_Types].xml": b"<Types/>", "xl/workbook.bin": b"\x83\x01\x00", "_rels/.rels": b"<Relationships/>"}
+    )
+    # hostile xlsb: no office suite here writes xlsb, so they come from our own writer (make_xlsb.py)
+    files.update(make_xlsb().bad_inputs())
+    files["wps_text.wps"] = cfb({"WordDocument": b"\xec\xa5" + b"\0" * 510})
+    files["pdf_named.xls"] = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
+    files["html_named.xls"] = "<html><body><table><tr><td>指标编码</td></tr></table></body></html>".encode()
+    return files
+
+
+def make_xlsb() -> types.ModuleType:
+    """tests/fixtures/office/make_xlsb.py, loaded by path: this script also runs outside the package."""
+    if "make_xlsb" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("make_xlsb", OFFICE / "make_xlsb.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["make_xlsb"] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+    return sys.modules["make_xlsb"]
 
 
 def main(argv: list[str] | None = None) -> int:
