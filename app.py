@@ -17,6 +17,7 @@ st.set_page_config(
     page_title="暖城新市民0477监测", page_icon=str(Path(__file__).with_name("assets") / "favicon.png"), layout="wide"
 )
 
+data.new_run()  # the data version is read once per run (dashboard/data.py)
 ui.stylesheet()  # dashboard/style.css on every page: the overview's tiles and phone list, browser print
 with st.sidebar:
     links.language()  # ?lang=zh|en

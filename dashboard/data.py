@@ -74,9 +74,28 @@ def version() -> str:
     return _version()
 
 
+# session_state: the data version read in this run, with what it depends on (see new_run)
+_RUN_VERSION = "_data_version_of_run"
+
+
+def new_run() -> None:
+    """Called by app.py at the start of every run. The data version keys every cached read, so a
+    page asks for it about ten times a run; it is read from the warehouse once per run (on PostgreSQL
+    each read is a round trip), and again after any write of this process (db.write_generation) or a
+    change of the pending choice. A write by another process shows from the next run on."""
+    st.session_state[_RUN_VERSION] = None
+
+
 def _version() -> str:
     """The data version, and whether pending figures are in: every cached read is keyed by both."""
-    return queries.data_version(con()) + (":pending" if including_pending() else "")
+    depends_on = (db.write_generation(), including_pending())
+    remembered = st.session_state.get(_RUN_VERSION)
+    if remembered is not None and remembered[0] == depends_on:
+        return remembered[1]
+    found = queries.data_version(con()) + (":pending" if including_pending() else "")
+    if _RUN_VERSION in st.session_state:  # only inside a run app.py started (never stale across runs)
+        st.session_state[_RUN_VERSION] = (depends_on, found)
+    return found
 
 
 def pending_figures() -> int:
@@ -87,6 +106,11 @@ def pending_figures() -> int:
 @st.cache_data(show_spinner=False)
 def _pending_figures(v: str) -> int:
     return review.pending_figures(con())
+
+
+def audit_version() -> str:
+    """The key of reads that change with actions, accounts and sign-ins (every one of them is audited)."""
+    return _audit_version()
 
 
 def _audit_version() -> str:
@@ -470,29 +494,3 @@ def _figure_history(v: str, kpi_id: str, district_id: str, period: dt.date) -> p
     from etl.correct import figure_history as history
 
     return history(con(), kpi_id, district_id, period)
-
-
-# -- helper "ov-perf" (issue 17): what the overview's grids show beside each status, read once a page
-
-
-def follow_up(as_of: dt.date) -> pd.DataFrame:
-    """Per target of targets.yaml (the index), what the overview shows beside its status: the 督办
-    actions not closed (open_actions, overdue_actions, overdue judged on today()) and the explanation
-    in force for as_of or the newest before it (monitor.explanations.COLUMNS but target_id; NaN where
-    the target has none). One read for the whole page instead of two a grid.
-
-    Keyed by the audit version: every action step is audited, and the data version does not see actions."""
-    return _follow_up(_audit_version(), as_of, today())
-
-
-@st.cache_data(show_spinner=False)
-def _follow_up(v: str, as_of: dt.date, day: dt.date) -> pd.DataFrame:
-    from monitor import actions, explanations
-
-    cursor = con()
-    ids = [t.id for t in config().targets]
-    counts = actions.counts(cursor, ids, today=day)
-    frame = explanations.latest(cursor, ids, as_of).set_index("target_id").reindex(pd.Index(ids, name="target_id"))
-    frame["open_actions"] = [counts.get(t, (0, 0))[0] for t in ids]
-    frame["overdue_actions"] = [counts.get(t, (0, 0))[1] for t in ids]
-    return frame

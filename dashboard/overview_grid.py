@@ -53,7 +53,7 @@ OPTIONAL = ("col_explanation", "change_col_actions")
 def table(frame: pd.DataFrame, as_of: dt.date, notes: pd.DataFrame, *, with_actions: bool) -> pd.DataFrame:
     """Every scorecard column of the rows of frame, labelled in the session's language; the shown
     ones are chosen by shown_columns. notes: the page's one read of actions and explanations
-    (dashboard.data.follow_up)."""
+    (dashboard.workflow.follow_up)."""
     lang = ui.lang()
     unit_zh, unit_en = frame["unit_zh"], frame["unit_en"]
     actual = [ui.number(a, uz, ue) for a, uz, ue in zip(frame["actual"], unit_zh, unit_en, strict=True)]
@@ -165,7 +165,7 @@ def grid(
 ) -> None:
     """One group's grid, every row shown (the page scrolls, never the grid), and under it the same
     targets as a one-column list for a phone (style.css shows one or the other). Choosing a row
-    opens that target's detail in the same session. notes: dashboard.data.follow_up, read once a page."""
+    opens that target's detail in the same session. notes: dashboard.workflow.follow_up, read once a page."""
     columns = table(part, as_of, notes, with_actions=with_actions).drop(columns=[T(c) for c in drop])
     with st.container(key=f"ov_grid_{key}"):
         event = st.dataframe(

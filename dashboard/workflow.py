@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data
-from monitor import explanations, review, target_settings
+from monitor import actions, explanations, review, target_settings
 from monitor.auth import User
 from monitor.targets import TargetsConfig
 
@@ -173,3 +173,27 @@ def save_explanation(
 ) -> int:
     """Append the explanation (monitor.explanations.save checks who and what); its version."""
     return explanations.save(data.con(), data.config(), user, target_id, period, progress_text, problems, next_steps)
+
+
+# -- what the overview's grids show beside each status (issue 17): read once a page, not twice a grid
+
+
+def follow_up(as_of: dt.date) -> pd.DataFrame:
+    """Per target of targets.yaml (the index), what the overview shows beside its status: the 督办
+    actions not closed (open_actions, overdue_actions, overdue judged on data.today()) and the
+    explanation in force for as_of or the newest before it (monitor.explanations.COLUMNS but
+    target_id; NaN where the target has none).
+
+    Keyed by the audit version: every action step is audited, and the data version does not see actions."""
+    return _follow_up(data.audit_version(), as_of, data.today())
+
+
+@st.cache_data(show_spinner=False)
+def _follow_up(v: str, as_of: dt.date, day: dt.date) -> pd.DataFrame:
+    cursor = data.con()
+    ids = [t.id for t in data.config().targets]
+    counts = actions.counts(cursor, ids, today=day)
+    frame = explanations.latest(cursor, ids, as_of).set_index("target_id").reindex(pd.Index(ids, name="target_id"))
+    frame["open_actions"] = [counts.get(t, (0, 0))[0] for t in ids]
+    frame["overdue_actions"] = [counts.get(t, (0, 0))[1] for t in ids]
+    return frame

@@ -35,7 +35,7 @@ from pathlib import Path
 import python_calamine
 
 from etl.errors import FileRejected, Problem, column_letter
-from etl.xlsx_guard import MAX_XLSX_RATIO, MAX_XLSX_TEXT, MAX_XLSX_UNCOMPRESSED, percent_text
+from etl.xlsx_guard import MAX_XLSX_RATIO, MAX_XLSX_TEXT, MAX_XLSX_UNCOMPRESSED, percent_text, too_much_text
 from etl.xlsx_sheet import FORMULA, HIDDEN_COLUMN, HIDDEN_ROW, MAX_COLUMNS, MAX_LISTED, MAX_XLSX_CELLS
 
 OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
@@ -394,12 +394,7 @@ def _walk_content(file_name: str, xml: bytes) -> list[SheetScan]:
                     sheet.cells = min(sheet.cells + cells, _MAX_REPEAT)
                     text_bytes += len(text.encode()) * cells
                     if text_bytes > MAX_XLSX_TEXT:
-                        raise FileRejected.whole(
-                            file_name,
-                            f"单元格文字总量过大（约 {text_bytes / 1048576:.0f} MB），请删除多余的内容后再上传",
-                            f"the cells hold too much text (about {text_bytes / 1048576:.0f} MB); "
-                            "delete the unused content",
-                        )
+                        raise too_much_text(file_name, text_bytes)
                     sheet.has_values = True
                     sheet.height = max(sheet.height, min(row + row_repeat, _MAX_REPEAT))
                     sheet.width = max(sheet.width, min(col + repeat, _MAX_REPEAT))

@@ -17,7 +17,7 @@ import numpy as np
 
 from etl.errors import FileRejected, column_letter
 from etl.office import ENCRYPTED, MACRO_SHEET, SheetScan, check_size, corrupt, not_read
-from etl.xlsx_guard import MAX_XLSX_TEXT, _is_percent_format
+from etl.xlsx_guard import MAX_XLSX_TEXT, _is_percent_format, too_much_text
 from etl.xlsx_sheet import MAX_COLUMNS, MAX_LISTED
 
 _END, _FREE = 0xFFFFFFFE, 0xFFFFFFFF
@@ -277,11 +277,7 @@ def _scan(file_name: str, data: bytes) -> list[SheetScan]:
             raise _Broken  # substreams that overlap: each byte would be scanned once per sheet
         check_size(file_name, sheets)
         if text > MAX_XLSX_TEXT:
-            raise FileRejected.whole(
-                file_name,
-                f"单元格文字总量过大（约 {text / 1048576:.0f} MB），请删除多余的内容后再上传",
-                f"the cells hold too much text (about {text / 1048576:.0f} MB); delete the unused content",
-            )
+            raise too_much_text(file_name, text)
     return sheets
 
 

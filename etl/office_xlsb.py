@@ -28,7 +28,14 @@ import zipfile
 
 from etl.errors import FileRejected, column_letter
 from etl.office import MACRO_SHEET, SheetScan, check_size, corrupt
-from etl.xlsx_guard import MAX_PARTS, MAX_XLSX_RATIO, MAX_XLSX_TEXT, MAX_XLSX_UNCOMPRESSED, _is_percent_format
+from etl.xlsx_guard import (
+    MAX_PARTS,
+    MAX_XLSX_RATIO,
+    MAX_XLSX_TEXT,
+    MAX_XLSX_UNCOMPRESSED,
+    _is_percent_format,
+    too_much_text,
+)
 from etl.xlsx_sheet import MAX_COLUMNS, MAX_LISTED, MAX_XLSX_CELLS
 
 NAMES = (
@@ -193,11 +200,7 @@ def _scan(file_name: str, data: bytes) -> list[SheetScan]:
         text += _scan_sheet(file_name, body, sheets, strings, percent_xfs if len(sheets) == 1 else [])
         check_size(file_name, sheets)
         if text > MAX_XLSX_TEXT:
-            raise FileRejected.whole(
-                file_name,
-                f"单元格文字总量过大（约 {text / 1048576:.0f} MB），请删除多余的内容后再上传",
-                f"the cells hold too much text (about {text / 1048576:.0f} MB); delete the unused content",
-            )
+            raise too_much_text(file_name, text)
     return sheets
 
 

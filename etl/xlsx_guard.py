@@ -253,11 +253,17 @@ def _check_shared_text(pkg: _Package, xml: bytes, cell_tags: int) -> None:
     refs = refs[refs < lengths.size]
     total = int(lengths[refs].sum())
     if total > MAX_XLSX_TEXT:
-        raise FileRejected.whole(
-            pkg.file_name,
-            f"单元格文字总量过大（约 {total / 1048576:.0f} MB），请删除多余的内容后再上传",
-            f"the cells hold too much text (about {total / 1048576:.0f} MB); delete the unused content",
-        )
+        raise too_much_text(pkg.file_name, total)
+
+
+def too_much_text(file_name: str, total: int) -> FileRejected:
+    """The refusal of a workbook whose cells would copy more than MAX_XLSX_TEXT bytes of text (every
+    format: a short shared string repeated in a million cells is a few bytes in the file)."""
+    return FileRejected.whole(
+        file_name,
+        f"单元格文字总量过大（约 {total / 1048576:.0f} MB），请删除多余的内容后再上传",
+        f"the cells hold too much text (about {total / 1048576:.0f} MB); delete the unused content",
+    )
 
 
 # ---------------------------------------------------------------- the whole check

@@ -162,10 +162,27 @@ def write_private(target: Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
+class _Writer:
+    """A re-entrant lock that counts how often it was let go: ``generation`` moves on after every
+    write of this process, so a reader that remembered the data version can tell it may be stale."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self.generation = 0
+
+    def __enter__(self) -> _Writer:
+        self._lock.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.generation += 1
+        self._lock.release()
+
+
 # The one writer of this process (as Datasette's Database.execute_write_fn): DuckDB lets one process
 # hold the file, and inside it concurrent writers on cursors of one connection conflict on update
 # ("TransactionException: Conflict on update"). Re-entrant: a load inside writing() may audit.
-_WRITER = threading.RLock()
+_WRITER = _Writer()
 
 
 @contextmanager
@@ -173,6 +190,11 @@ def writing() -> Iterator[None]:
     """Hold the process's writer: every write (loads, corrections, accounts, sign-ins, audit) runs in it."""
     with _WRITER:
         yield
+
+
+def write_generation() -> int:
+    """How many times this process's writer has been let go (see _Writer): changes after every write."""
+    return _WRITER.generation
 
 
 def connect(path: Location | str | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import change_views, data, links, overview_grid, sections, session, ui
+from dashboard import change_views, data, links, overview_grid, sections, session, ui, workflow
 from dashboard.ui import T
 from monitor.fmt import ATTENTION_RANK
 from monitor.style import STATUS_ORDER
@@ -44,7 +44,7 @@ card = card.assign(
     change=card["target_id"].map(dict(zip(moved["target_id"], moved["direction"], strict=True))).fillna("same"),
 )
 with_actions = change_views.has_actions()  # the 督办 column of dashboard/action_views.py, when installed
-notes = data.follow_up(as_of)  # every grid's 督办 counts and explanations: one read for the page
+notes = workflow.follow_up(as_of)  # every grid's 督办 counts and explanations: one read for the page
 
 active = sum(bool(ui.kept_value(k)) for k in ("ov_section", "ov_bureau", "ov_status", "ov_year"))
 # filters in force are never hidden: a scorecard that shows fewer targets says why

@@ -19,9 +19,10 @@ import duckdb
 import pandas as pd
 import pytest
 import streamlit as st
+from streamlit.testing.v1 import AppTest
 
-from dashboard import action_views, data, workflow
-from monitor import actions, db, explanations, fmt
+from dashboard import action_views, workflow
+from monitor import actions, db, explanations, fmt, queries
 from monitor.auth import User
 from monitor.style import STATUS_COLORS, STATUS_ORDER
 from monitor.targets import load_targets
@@ -71,7 +72,7 @@ def test_actions_and_explanations_are_read_once_a_rerun_whatever_the_number_of_g
     app_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = {"page": 0, "counts": 0, "latest": 0, "per_grid": 0}
-    counting(monkeypatch, calls, "page", data, "follow_up")
+    counting(monkeypatch, calls, "page", workflow, "follow_up")
     counting(monkeypatch, calls, "counts", actions, "counts")
     counting(monkeypatch, calls, "latest", explanations, "latest")
     # the per-grid reads the overview made before (a query, or a cache lookup with its version query, a grid)
@@ -165,3 +166,45 @@ def test_the_status_is_drawn_in_its_colour_from_plain_text_cells(app_db: Path, l
         words = set(grid.value[T("col_status", lang)])
         assert words <= {fmt.status(s, lang) for s in STATUS_ORDER}
         assert all("," not in w for w in words)  # a comma would split a cell into two labels
+
+
+def test_the_data_version_is_read_once_a_rerun_and_again_after_a_write(
+    app_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = {"version": 0}
+    counting(monkeypatch, calls, "version", queries, "data_version")
+    at = open_page("leader", "overview")
+    assert_clean(at)
+    calls["version"] = 0
+    at.run()  # a warm rerun: about ten cached reads, each keyed by the data version
+    assert_clean(at)
+    assert calls["version"] == 1
+
+
+def _version_twice_write_then_again() -> None:
+    """A run (AppTest script): the version read twice, a write of this process, the version again."""
+    import streamlit as st
+
+    from dashboard import data as app_data
+    from monitor import db
+
+    app_data.con()  # the process's connection, opened (and migrated: a write) once before any run
+    app_data.new_run()
+    versions = [app_data.version(), app_data.version()]
+    with db.transaction(app_data.con()) as con:  # a write of this process (a form saved in this run)
+        con.execute("update meta set value = value where key = 'dataset'")
+    versions.append(app_data.version())
+    st.text(str(len(set(versions))))
+
+
+def test_a_write_in_the_run_makes_the_next_read_ask_the_warehouse_again(
+    app_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = {"version": 0}
+    counting(monkeypatch, calls, "version", queries, "data_version")
+    at = AppTest.from_function(_version_twice_write_then_again, default_timeout=60).run()
+    assert not at.exception
+    assert [x.value for x in at.text] == ["1"]  # the same version throughout: nothing it counts changed
+    assert calls["version"] == 2  # read once for the first two, again after the write
+    at.run()
+    assert calls["version"] == 4  # a new run reads it again
