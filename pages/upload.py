@@ -84,8 +84,8 @@ with tab_upload:
                 st.error(T("up_rejected", n=total))
             problems = pd.DataFrame(
                 {
-                    # a problem of a whole row, column, sheet or file has no place there: blank, not "None"
-                    T("up_row"): ["" if p.row is None else str(p.row) for p in shown],
+                    # a problem of a whole column, sheet or file has no column or value: blank, not "None"
+                    T("up_row"): pd.array([p.row for p in shown], dtype="Int64"),
                     T("up_column"): [p.column or "" for p in shown],
                     T("value"): ["" if p.value is None else p.value for p in shown],
                     T("up_reason"): [i18n.name(p, lang, "reason") for p in shown],

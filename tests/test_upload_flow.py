@@ -413,7 +413,7 @@ def test_upload_page_lists_the_first_1000_problems_and_the_total(app_db: Path) -
     assert after["rejected_rows"] == before["rejected_rows"] + 1000
 
 
-def test_a_hidden_row_and_sheet_in_an_xls_leave_row_and_column_blank_not_none(app_db: Path) -> None:
+def test_a_hidden_row_column_and_sheet_in_an_xls_leave_column_and_value_blank_not_none(app_db: Path) -> None:
     before = counts(app_db)
     at = open_page("housing", "upload")
     hostile = (Path(__file__).parent / "fixtures" / "office" / "hostile.xls").read_bytes()
@@ -421,11 +421,12 @@ def test_a_hidden_row_and_sheet_in_an_xls_leave_row_and_column_blank_not_none(ap
     assert not at.exception
     assert [e.value for e in at.error] == ["文件有4个问题，未导入，数据未做任何更改。请按下表修改后重新上传。"]
     shown = read_only(at)[0]
-    assert shown.values.tolist() == [
-        ["3", "E", "E3", "单元格含有公式，请改为直接填写数值（复制后“选择性粘贴—数值”）"],
-        ["4", "", "", "此行被隐藏，请取消隐藏或删除后重新上传"],
-        ["", "F", "", "此列被隐藏，请取消隐藏或删除后重新上传"],
-        ["", "", "", "工作表“备用”被隐藏，请取消隐藏或删除后重新上传"],
+    assert shown["行"].tolist() == [3, 4, pd.NA, pd.NA]  # whole-column and whole-sheet problems have no row
+    assert shown[["列", "数值", "问题"]].values.tolist() == [
+        ["E", "E3", "单元格含有公式，请改为直接填写数值（复制后“选择性粘贴—数值”）"],
+        ["", "", "此行被隐藏，请取消隐藏或删除后重新上传"],
+        ["F", "", "此列被隐藏，请取消隐藏或删除后重新上传"],
+        ["", "", "工作表“备用”被隐藏，请取消隐藏或删除后重新上传"],
     ]
     assert counts(app_db)["observations"] == before["observations"]
 
