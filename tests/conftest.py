@@ -28,7 +28,9 @@ from typing import Any
 
 import duckdb
 import pytest
+import yaml
 
+from etl.__main__ import main as etl_main
 from monitor import db
 from monitor.backend import PostgresUrl
 from monitor.targets import TargetsConfig, parse_targets
@@ -342,6 +344,19 @@ def cfg_dict() -> dict[str, Any]:
 @pytest.fixture
 def cfg() -> TargetsConfig:
     return parse_targets(copy.deepcopy(TARGETS_DICT))
+
+
+@pytest.fixture
+def cli(tmp_path: Path, cfg_dict: dict[str, Any]) -> Callable[..., int]:
+    """`python -m etl ARGS…` in this process against tmp_path/cli.duckdb and the test targets: the
+    exit code (the printed lines are in capsys)."""
+    targets = tmp_path / "targets.yaml"
+    targets.write_text(yaml.safe_dump(cfg_dict, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+    def run(*args: str) -> int:
+        return etl_main(["--db", str(tmp_path / "cli.duckdb"), "--targets", str(targets), *args])
+
+    return run
 
 
 @dataclass

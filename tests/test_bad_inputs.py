@@ -25,14 +25,11 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pytest
 import xlsxwriter
-import yaml
 
-from etl.__main__ import main as etl_main
 from etl.load import LoadResult, load_bytes
 from monitor import db
 from monitor.targets import TargetsConfig
@@ -589,15 +586,7 @@ def test_a_file_name_cannot_forge_a_line_of_cli_output(seeded: Warehouse, cfg: T
 # ---------------------------------------------------------------- through the command line
 
 
-@pytest.fixture
-def cli(tmp_path: Path, cfg_dict: dict[str, Any]) -> Callable[..., int]:
-    targets = tmp_path / "targets.yaml"
-    targets.write_text(yaml.safe_dump(cfg_dict, allow_unicode=True, sort_keys=False), encoding="utf-8")
-
-    def run(*args: str) -> int:
-        return etl_main(["--db", str(tmp_path / "cli.duckdb"), "--targets", str(targets), *args])
-
-    return run
+# the `cli` fixture (python -m etl against a tmp warehouse) is in tests/conftest.py
 
 
 @pytest.mark.parametrize(

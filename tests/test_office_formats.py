@@ -18,10 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from etl import office
-from etl.__main__ import main as etl_main
 from etl.load import load_bytes
 from etl.read import detect_kind, read_report
 from monitor import db
@@ -140,15 +138,7 @@ def test_the_english_message_says_what_to_do_too() -> None:
 # ---------------------------------------------------------------- through the command line
 
 
-@pytest.fixture
-def cli(tmp_path: Path, cfg_dict: dict[str, Any]) -> Callable[..., int]:
-    targets = tmp_path / "targets.yaml"
-    targets.write_text(yaml.safe_dump(cfg_dict, allow_unicode=True, sort_keys=False), encoding="utf-8")
-
-    def run(*args: str) -> int:
-        return etl_main(["--db", str(tmp_path / "cli.duckdb"), "--targets", str(targets), *args])
-
-    return run
+# the `cli` fixture (python -m etl against a tmp warehouse) is in tests/conftest.py
 
 
 @pytest.mark.parametrize("name", SAVED)

@@ -22,9 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from etl.__main__ import main as etl_main
 from etl.errors import FileRejected
 from etl.load import load_bytes
 from etl.read import detect_kind, read_report
@@ -111,15 +109,7 @@ def test_a_cell_shown_as_a_percentage_is_read_as_typed(warehouse: Warehouse, cfg
 # ---------------------------------------------------------------- through the command line
 
 
-@pytest.fixture
-def cli(tmp_path: Path, cfg_dict: dict[str, Any]) -> Callable[..., int]:
-    targets = tmp_path / "targets.yaml"
-    targets.write_text(yaml.safe_dump(cfg_dict, allow_unicode=True, sort_keys=False), encoding="utf-8")
-
-    def run(*args: str) -> int:
-        return etl_main(["--db", str(tmp_path / "cli.duckdb"), "--targets", str(targets), *args])
-
-    return run
+# the `cli` fixture (python -m etl against a tmp warehouse) is in tests/conftest.py
 
 
 def test_cli_check_and_load_read_the_xlsb(
