@@ -166,6 +166,12 @@ def pg_execute(con: duckdb.DuckDBPyConnection, sql: str, *, in_transaction: bool
     con.execute(f"call postgres_execute({_literal(PG_CATALOG)}, ?, use_transaction := {use})", [sql])
 
 
+def pg_relation() -> str:
+    """A table expression for DuckDB SQL: the rows of a PostgreSQL query run inside PostgreSQL, the
+    query (constant SQL only) bound to its one ``?``. For reads PostgreSQL answers from an index."""
+    return f"postgres_query({_literal(PG_CATALOG)}, ?)"
+
+
 def pg_rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
     """Rows of a PostgreSQL query run inside PostgreSQL (constant SQL only): for aggregates such as
     count(*) that would otherwise copy a whole table into DuckDB first."""

@@ -22,7 +22,7 @@ import duckdb
 
 from monitor import backend
 from monitor.backend import DEFAULT_DB, Location, PostgresUrl, archive_dir, describe
-from monitor.schema import MIGRATIONS, SCHEMA_VERSION, SEQUENCES, VIEWS
+from monitor.schema import MIGRATIONS, POSTGRES_ONLY, SCHEMA_VERSION, SEQUENCES, VIEWS
 from monitor.targets import TargetsConfig
 
 if TYPE_CHECKING:
@@ -321,15 +321,18 @@ def _migrate_tables(con: duckdb.DuckDBPyConnection, *, postgres: bool) -> None:
 
 
 def _run_migration(con: duckdb.DuckDBPyConnection, script: str, *, postgres: bool) -> None:
-    """One migration script. DuckDB cannot create sequences in an attached PostgreSQL database, so
-    there those statements go to PostgreSQL itself, in the same transaction."""
+    """One migration script. DuckDB cannot create sequences or indexes in an attached PostgreSQL
+    database, so there those statements go to PostgreSQL itself, in the same transaction. A script
+    marked POSTGRES_ONLY does nothing on a DuckDB file."""
     if not postgres:
-        con.execute(script)
+        if not script.lstrip().startswith(POSTGRES_ONLY):
+            con.execute(script)
         return
-    for statement in (part.strip() for part in script.split(";")):
-        if not statement or all(line.strip().startswith("--") for line in statement.splitlines()):
+    for part in script.split(";"):
+        statement = "\n".join(line for line in part.splitlines() if not line.strip().startswith("--")).strip()
+        if not statement:
             continue
-        if statement.startswith("create sequence"):
+        if statement.startswith(("create sequence", "create index")):
             backend.pg_execute(con, statement)
         else:
             con.execute(statement)

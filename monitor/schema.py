@@ -245,7 +245,17 @@ MIGRATIONS: list[str] = [
         end_reason varchar
     );
     """,
+    # 7 -> 8 (PostgreSQL only): the later revisions of figures (revision <> 1, about 1% of the rows)
+    # found through a partial index, so the scorecard reads them without a scan of the whole table
+    # (monitor/progress/figures.py). A DuckDB file finds them through its zone maps: no index there.
+    """
+    -- postgresql only
+    create index if not exists observations_later_revisions on observations (revision) where revision <> 1;
+    """,
 ]
+
+# A migration beginning with this line runs on PostgreSQL only (a DuckDB file records its version too).
+POSTGRES_ONLY = "-- postgresql only"
 
 # current_observations: the latest revision of each (kpi, district, month).
 # district_values: what each reporting unit reported, with the cumulative-to-date value derived
@@ -257,15 +267,16 @@ VIEWS = """
 -- what leadership sees: figures of approved submissions. A returned submission's figures never count;
 -- a pending one's only on a cursor that asked for them (set variable include_pending = true: the
 -- leader's explicit, labelled choice). Observations without a submission row count (tests, benches).
+create or replace view hidden_submissions as
+select submission_id
+from submissions
+where review_status = 'returned'
+   or (review_status = 'pending' and not coalesce(getvariable('include_pending'), false));
+
 create or replace view visible_observations as
 select o.*
 from observations as o
-anti join (
-    select submission_id
-    from submissions
-    where review_status = 'returned'
-       or (review_status = 'pending' and not coalesce(getvariable('include_pending'), false))
-) as hidden using (submission_id);
+anti join hidden_submissions as hidden using (submission_id);
 
 create or replace view current_observations as
 with ranked as (

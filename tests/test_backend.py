@@ -176,3 +176,22 @@ def test_a_rolled_back_transaction_leaves_postgresql_unchanged(pg_url: db.Postgr
         assert db.scalar(con, "select count(*) from audit_log where action = 'probe'") == 0
     finally:
         con.close()
+
+
+@needs_pg
+def test_the_later_revisions_index_exists_on_postgresql_only(pg_url: db.PostgresUrl, tmp_path: Path) -> None:
+    """Migration 8 is PostgreSQL only: there the scorecard finds later revisions through the partial index;
+    a DuckDB file records the version and has no index."""
+    con = db.connect(pg_url)
+    try:
+        rows = backend.pg_rows(con, "select indexdef from pg_indexes where indexname = 'observations_later_revisions'")
+        assert rows == [("CREATE INDEX observations_later_revisions ON public.observations USING btree (revision) "
+                         "WHERE (revision <> 1)",)]  # fmt: skip
+    finally:
+        con.close()
+    file_con = db.connect(tmp_path / "w.duckdb")
+    try:
+        assert db.scalar(file_con, "select max(version) from schema_version") == SCHEMA_VERSION == 8
+        assert db.scalar(file_con, "select count(*) from duckdb_indexes() where table_name = 'observations'") == 0
+    finally:
+        file_con.close()

@@ -33,7 +33,7 @@ from monitor import briefing, charts, db, fmt, i18n, progress
 from monitor.briefing import deck
 from monitor.briefing.figures import SUMMARY_SIZE, print_layout, summary_figure
 from monitor.briefing.layout import LINE_EM
-from monitor.progress import reasons
+from monitor.progress import reason_pieces
 from monitor.style import STATUS_ORDER
 from monitor.targets import load_targets
 
@@ -87,7 +87,9 @@ def test_progress_percentages_round_half_up() -> None:
 
 
 def test_sentences_round_with_the_same_rule() -> None:
-    shown = reasons._shown(np.array([0.5, 2.5, 5564.7, 31.25]), np.array(["count", "count", "count", "ratio"]))
+    shown = reason_pieces.shown_values(
+        np.array([0.5, 2.5, 5564.7, 31.25]), np.array(["count", "count", "count", "ratio"])
+    )
     assert shown.tolist() == [1.0, 3.0, 5565.0, 31.3]
 
 

@@ -30,7 +30,7 @@ import pandas as pd
 import pytest
 
 from monitor import db
-from monitor.progress import evaluate, figures, scorecard
+from monitor.progress import evaluate, figures, members, scorecard
 from monitor.progress.months import month_date
 from monitor.progress.units import Units
 from monitor.targets import TargetsConfig, parse_targets
@@ -106,7 +106,7 @@ def reference_figures(
     tag = uuid.uuid4().hex[:12]
     names = {"members": f"ref_members_{tag}", "units": f"ref_units_{tag}", "unit_buckets": f"ref_buckets_{tag}"}
     frames = {
-        names["members"]: figures._with_every_member(con, units.members),
+        names["members"]: members.with_every_member(con, units.members),
         names["units"]: pd.DataFrame(
             {"unit": np.arange(n_units, dtype=np.int64), "judged_year": judged_year.astype(np.int64), "yearly": yearly}
         ),
@@ -326,3 +326,20 @@ def test_reference_sees_what_the_engine_must_reproduce(
     assert centres["status"] == "on_track"  # six months before its deadline
     assert "4个单位中3个已报完成（达拉特旗未报完成）" in centres["reason_zh"]
     assert _differences(expected, got) == []
+
+
+def test_revisions_stored_below_the_first_are_still_ranked_latest_first(
+    econ: duckdb.DuckDBPyConnection, ecfg: TargetsConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The load counts revisions from 1, and the engine reads figures of revision 1 as first figures.
+    Were a warehouse ever to hold lower ones (revisions 0, 1 and 2 here), its first figures are those of
+    the lowest revision and the scorecard is still the reference's, figure for figure."""
+    frame = _random_figures(2)
+    _load(econ, frame.assign(revision=frame["revision"] - 1))
+    assert db.scalar(econ, "select min(revision) from observations") == 0
+    for as_of in AS_OF[1:4]:
+        monkeypatch.setattr(evaluate, "reduce_figures", _checked)
+        got = scorecard(econ, as_of, cfg=ecfg, all_units=True)
+        monkeypatch.setattr(evaluate, "reduce_figures", reference_figures)
+        expected = scorecard(econ, as_of, cfg=ecfg, all_units=True)
+        assert _differences(expected, got) == [], as_of

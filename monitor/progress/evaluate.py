@@ -16,7 +16,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from monitor.progress.figures import Figures, judged_figure, member_counts, reduce_figures
+from monitor.progress.figures import Figures, judged_figure, reduce_figures
+from monitor.progress.members import member_counts
 from monitor.progress.months import month_dates, month_index, month_start
 from monitor.progress.plan import (
     Plan,

@@ -18,46 +18,41 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from monitor import db
+from monitor import backend, db
+from monitor.progress.members import every_member_kpis, with_every_member
 from monitor.progress.months import month_date
 from monitor.progress.units import Units
-from monitor.targets import CITY
 
-# One pass over the observations into a temporary table of figures per judged unit and month bucket.
-# Rows are summed per district and bucket (single months inside the trend window, whole years before
-# it, cut again at the targets' baseline months), then per judged unit (one district, or the districts
-# summed into an aggregate), from the figures leadership may see (visible_observations: approved
-# submissions). The result equals reading the current_observations view (the latest revision of each
-# kpi/district/month), but ranking every row of a province-scale table takes seconds while corrections
-# are few: the later revisions are read first (a small filtered scan), and the one pass over the first
-# figures leaves out the figures they replace, so the table is read once whatever the backend.
+# The observations reduced to figures per judged unit and month bucket, in a temporary table. Rows are
+# summed per district and bucket (single months inside the trend window, whole years before it, cut again
+# at the targets' baseline months), then per judged unit (one district, or the districts summed into an
+# aggregate), from the figures leadership may see (visible_observations: approved submissions). The result
+# equals reading the current_observations view (the latest revision of each kpi/district/month), but
+# ranking every row of a province-scale table takes seconds while corrections are few: the later
+# revisions are read first into their own small table ({revised}, _REVISED_SQL), and the one pass over the
+# first figures leaves out the figures they replace.
 #
-# Three kinds of rows make the district buckets ({current} is that revision rule over one range of
-# months, see _CURRENT_SQL), because grouping millions of rows into a million buckets is most of the cost:
-#   - before the horizon (no unit's judged year, no yearly unit's first year, not the window): one row
-#     per district and stretch between baseline months, in the bucket of its last month. Only sums over
-#     them and the levels of the last bucket before the horizon are ever read, and those come out the
-#     same: a district's last figure before the horizon is its last in that bucket (reduce_figures);
-#   - from the horizon to the window: the buckets themselves (years, cut at baseline months);
-#   - the window's months: one figure per district and month already, passed through without grouping.
+# The one pass groups each district's figures by a key, because grouping millions of rows into a million
+# buckets is most of the cost:
+#   - before the horizon (no unit's judged year, no yearly unit's first year, not the window): one group
+#     per district and stretch between baseline months (a negative key), placed afterwards in the bucket of
+#     its last month. Only sums over them and the levels of the last bucket before the horizon are ever
+#     read, and those come out the same: a district's last figure before the horizon is its last in that
+#     bucket (reduce_figures);
+#   - from the horizon on: the buckets themselves (years cut at baseline months, single months in the
+#     window: one current figure per district and month there).
 # KPIs of ``aggregation: all`` keep their buckets everywhere: their sum over buckets counts buckets.
+# On PostgreSQL the one pass is one scan of the table through the scanner (the filters on revision and
+# period run on the server); three scans of ranges of months, or the rows held in DuckDB first, cost more.
 _UNIT_BUCKETS_SQL = """
 create temp table {unit_buckets} as
-with {sources}
+with keyed as (
+    {keyed}
+),
 district_buckets as materialized (
-    select o.kpi_id, o.district_id, {bucket_last} as bucket,
-        sum(o.value) as summed, arg_max(o.value, o.period) as level, max(o.period) as last_period
-    from ({current_old}) as o
-    group by o.kpi_id, o.district_id{stretch}
-    union all
-    select o.kpi_id, o.district_id, {bucket_o} as bucket,
-        sum(o.value) as summed, arg_max(o.value, o.period) as level, max(o.period) as last_period
-    from ({current_mid}) as o
-    group by o.kpi_id, o.district_id, bucket
-    union all
-    select o.kpi_id, o.district_id, year(o.period) * 12 + month(o.period) - 1 as bucket,
-        o.value as summed, o.value as level, o.period as last_period
-    from ({current_window}) as o
+    select kpi_id, district_id, case when key < 0 then {bucket_last} else key end as bucket,
+        summed, level, last_period
+    from keyed
 ),
 every_member_buckets as (
     -- aggregation all: each member's figures beside the last month any member reported in the bucket
@@ -96,54 +91,60 @@ from (
 )
 """
 
-# DuckDB file: the later revisions (a small filtered scan); each range of months is then read on its own
-# (_CURRENT_SQL), which the file's zone maps make cheap.
+# The later revisions: every visible figure whose revision is not the first (1, etl/load.py counts from
+# there), reduced to its latest. A small filtered scan on both backends. ``lowest`` guards the rule: were
+# any revision below 1 ever stored, the first revision is taken from the table instead (reduce_figures).
 _REVISED_SQL = """
-revised as (
-    -- the latest of the later revisions of every corrected figure
-    select o.kpi_id, o.district_id, o.period, arg_max(o.value, o.revision) as value
-    from visible_observations as o
-    where o.revision > ? and o.period <= ?{filters}
-    group by o.kpi_id, o.district_id, o.period
-),"""
-
-# PostgreSQL: every filtered scan is a scan of the whole table on the server, so the figures are read
-# once into DuckDB and every step reads that copy; the first revision comes from it too (any revision
-# no later than the lowest read gives the same current figures).
-_PG_SOURCES_SQL = """
-visible as materialized (
-    select o.kpi_id, o.district_id, o.period, o.value, o.revision
-    from visible_observations as o
-    where o.period <= ?{filters}
-),
-revised as (
-    select o.kpi_id, o.district_id, o.period, arg_max(o.value, o.revision) as value
-    from visible as o
-    where o.revision > (select min(revision) from visible)
-    group by o.kpi_id, o.district_id, o.period
-),
-current_figures as materialized (
-    select o.kpi_id, o.district_id, o.period, o.value
-    from visible as o
-    anti join revised as r using (kpi_id, district_id, period)
-    where o.revision = (select min(revision) from visible)
-    union all
-    select kpi_id, district_id, period, value
-    from revised
-),"""
-
-# The current figures (revision rule above) of one range of months: the first figures no later
-# revision replaces, and the revised ones.
-_CURRENT_SQL = """
-    select o.kpi_id, o.district_id, o.period, o.value
-    from visible_observations as o
-    anti join revised as r using (kpi_id, district_id, period)
-    where o.revision = ?{months}{filters}
-    union all
-    select o.kpi_id, o.district_id, o.period, o.value
-    from revised as o
-    where true{months}
+create temp table {revised} as
+select o.kpi_id, o.district_id, o.period, arg_max(o.value, o.revision) as value, min(o.revision) as lowest
+from visible_observations as o
+where o.revision {compare} ? and o.period <= ?{filters}
+group by o.kpi_id, o.district_id, o.period
 """
+
+# One range of months (on the file each range is a scan its zone maps keep short; on PostgreSQL one range
+# holds every month, as each range would be a scan of the whole table on the server): the current
+# figures, the first ones no later revision replaces and the revised ones, grouped by district and key.
+_RANGE_SQL = """
+    select o.kpi_id, o.district_id, {key} as key,
+        sum(o.value) as summed, arg_max(o.value, o.period) as level, max(o.period) as last_period
+    from ({current}) as o
+    group by all"""
+
+# The window's months on the file: one current figure per district and month already, passed through.
+_WINDOW_SQL = """
+    select o.kpi_id, o.district_id, {key} as key, o.value as summed, o.value as level, o.period as last_period
+    from ({current}) as o"""
+
+_CURRENT_SQL = """
+        select o.kpi_id, o.district_id, o.period, o.value
+        from visible_observations as o
+        anti join {revised} as r using (kpi_id, district_id, period)
+        where o.revision = ? and o.period <= ?{months}{filters}
+        union all
+        select o.kpi_id, o.district_id, o.period, o.value
+        from {revised} as o
+        where true{months}
+    """
+
+# PostgreSQL: the same rows, found by PostgreSQL through its partial index on revision <> 1 (migration 8)
+# instead of a scan of the whole table through the scanner; then the same visibility rule.
+_REVISED_PG_SQL = """
+create temp table {revised} as
+select o.kpi_id, o.district_id, o.period, arg_max(o.value, o.revision) as value, min(o.revision) as lowest
+from {later_revisions} as o
+anti join hidden_submissions as hidden using (submission_id)
+where o.period <= ?{filters}
+group by o.kpi_id, o.district_id, o.period
+"""
+
+# Run inside PostgreSQL (its partial index has the same condition; 1 is FIRST_REVISION).
+_LATER_REVISIONS_PG = (
+    "select kpi_id, district_id, period, value, revision, submission_id from observations where revision <> 1"
+)
+
+# Revisions count from 1 (etl/load.py: one more than the figure's last, 0 when it has none).
+FIRST_REVISION = 1
 
 # One row per unit: the figures every rule needs (judged_year = the judged calendar year) and the
 # trend window.
@@ -247,20 +248,6 @@ def _selective(values: pd.Series, column: str, limit: int = 64) -> tuple[str, li
     return f" and o.{column} in ({', '.join('?' for _ in wanted)})", wanted
 
 
-def every_member_kpis(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """The KPIs of ``aggregation: all``: a unit fed by several members is done only when all are."""
-    return {str(r[0]) for r in con.execute("select kpi_id from kpis where aggregation = 'all'").fetchall()}
-
-
-def _with_every_member(con: duckdb.DuckDBPyConnection, members: pd.DataFrame) -> pd.DataFrame:
-    """The members with ``every_member`` (an aggregate of an ``all`` KPI: reduced by the minimum, not
-    summed) and ``n_members`` (how many must report)."""
-    unit = members["unit"].to_numpy(dtype=np.int64)
-    n_members = np.bincount(unit, minlength=int(unit.max()) + 1 if len(unit) else 0)[unit]
-    every_member = members["kpi_id"].isin(every_member_kpis(con)).to_numpy() & (n_members > 1)
-    return members.assign(every_member=every_member, n_members=n_members.astype(np.int64))
-
-
 def _first_revision(con: duckdb.DuckDBPyConnection) -> int | None:
     """The lowest revision in the table (None when it is empty): every row's revision is at least
     this, which is all the one-pass query needs (a figure with a higher revision is a correction).
@@ -285,6 +272,102 @@ def _horizon(window_start: int, judged_year: np.ndarray, yearly: np.ndarray, sta
     return horizon
 
 
+def _bucket(period: str, window_start: int, inner_cuts: list[int]) -> Sql:
+    """The bucket (a month index) of ``period``, an SQL expression: its own month inside the trend
+    window, else its calendar year, cut again at the targets' baseline months inside a year."""
+    params: list[object] = [month_date(window_start)]
+    cases = [f"when {period} >= ? then year({period}) * 12 + month({period}) - 1"]
+    for cut in inner_cuts:
+        cases.append(f"when {period} >= ? then greatest(year({period}) * 12, ?)")
+        params += [month_date(cut), cut]
+    return Sql(f"case {' '.join(cases)} else year({period}) * 12 end", params)
+
+
+def _stretch_key(horizon: int, stretches: list[int], every_member: list[str], bucket: Sql) -> Sql:
+    """The group key of a figure before the horizon: -1 minus the number of its stretch, except for
+    ``every_member`` KPIs, which keep their ``bucket``."""
+    cases = " ".join(f"when o.period >= ? then {k}" for k in range(len(stretches), 0, -1))
+    stretch = f"-1 - case {cases} else 0 end" if stretches else "-1"
+    stretch_params: list[object] = [month_date(c) for c in stretches]
+    if not every_member:
+        return Sql(stretch, stretch_params)
+    listed = ", ".join("?" for _ in every_member)
+    return Sql(
+        f"case when o.kpi_id in ({listed}) then {bucket.sql} else {stretch} end",
+        [*every_member, *bucket.params, *stretch_params],
+    )
+
+
+def _ranges(on_postgres: bool, horizon: int, window_start: int, stretch_key: Sql, bucket: Sql) -> list[Range]:
+    """The ranges of months the one pass reads, each with its group key. The file: before the horizon,
+    from it to the window, the window (each a scan its zone maps keep short). PostgreSQL: every month in
+    one range, as each range would be a scan of the whole table on the server."""
+    if on_postgres:
+        key = Sql(
+            f"case when o.period < ? then {stretch_key.sql} else {bucket.sql} end",
+            [month_date(horizon), *stretch_key.params, *bucket.params],
+        )
+        return [Range(None, None, key, grouped=True)]
+    month = Sql("year(o.period) * 12 + month(o.period) - 1", [])
+    return [
+        Range(None, horizon, stretch_key, grouped=True),
+        Range(horizon, window_start, bucket, grouped=True),
+        Range(window_start, None, month, grouped=False),
+    ]
+
+
+@dataclass(frozen=True)
+class Sql:
+    """An SQL expression and the values bound to its ``?``, in order."""
+
+    sql: str
+    params: list[object]
+
+
+@dataclass(frozen=True)
+class Range:
+    """A range of months [low, high) (None = open) read by the one pass, and its group key; the
+    window's months are passed through ungrouped (one figure per district and month already)."""
+
+    low: int | None
+    high: int | None
+    key: Sql
+    grouped: bool
+
+    def sql(self, revised: str, filters: str, current_params: list[object]) -> Sql:
+        """This range's rows grouped by district and key (_RANGE_SQL, _WINDOW_SQL). ``current_params``:
+        the first revision, the as-of month, then the values of ``filters``."""
+        months = (" and o.period >= ?" if self.low is not None else "") + (
+            " and o.period < ?" if self.high is not None else ""
+        )
+        bounds = [month_date(m) for m in (self.low, self.high) if m is not None]
+        current = _CURRENT_SQL.format(revised=revised, months=months, filters=filters)
+        template = _RANGE_SQL if self.grouped else _WINDOW_SQL
+        params = [*self.key.params, *current_params[:2], *bounds, *current_params[2:], *bounds]
+        return Sql(template.format(key=self.key.sql, current=current), params)
+
+
+def _revised(
+    con: duckdb.DuckDBPyConnection, name: str, as_of: dt.date, filters: str, filter_params: list[object]
+) -> int:
+    """Fill the temporary table ``name`` with the later revisions (_REVISED_SQL) and return the first
+    revision: FIRST_REVISION, or the lowest stored when a lower one exists (then the table is filled
+    again with every revision above that one)."""
+    if db.is_postgres(con):
+        sql = _REVISED_PG_SQL.format(revised=name, later_revisions=backend.pg_relation(), filters=filters)
+        con.execute(sql, [_LATER_REVISIONS_PG, as_of, *filter_params])
+    else:
+        sql = _REVISED_SQL.format(revised=name, compare="<>", filters=filters)
+        con.execute(sql, [FIRST_REVISION, as_of, *filter_params])
+    lowest = con.execute(f"select min(lowest) from {name}").fetchone()
+    if lowest is None or lowest[0] is None or int(lowest[0]) >= FIRST_REVISION:
+        return FIRST_REVISION
+    first = int(lowest[0])
+    con.execute(f"drop table {name}")
+    con.execute(_REVISED_SQL.format(revised=name, compare=">", filters=filters), [first, as_of, *filter_params])
+    return first
+
+
 def reduce_figures(
     con: duckdb.DuckDBPyConnection,
     units: Units,
@@ -301,50 +384,28 @@ def reduce_figures(
     that ends with ``as_of_month``; ``start_year`` each unit's first calendar year (yearly units'
     years are read from its January on)."""
     n_units = len(units.frame)
-    as_of = month_date(as_of_month)
-    on_postgres = db.is_postgres(con)
-    first_revision = None if on_postgres else _first_revision(con)
-    if (first_revision is None and not on_postgres) or units.members.empty:
+    if units.members.empty:
         return Figures.empty(n_units, window_months)
+    as_of = month_date(as_of_month)
     # Buckets: single months from the trend window on, calendar years before it, cut again at the
     # targets' baseline months (increments count from there).
     window_start = as_of_month - window_months + 1
     inner_cuts = sorted({int(c) for c in cuts if c % 12 and c < window_start}, reverse=True)
     horizon = _horizon(window_start, judged_year, yearly, start_year)
-    members = _with_every_member(con, units.members)
-
-    def bucket(period: str) -> tuple[str, list[object]]:
-        params: list[object] = [month_date(window_start)]
-        cases = [f"when {period} >= ? then year({period}) * 12 + month({period}) - 1"]
-        for cut in inner_cuts:
-            cases.append(f"when {period} >= ? then greatest(year({period}) * 12, ?)")
-            params += [month_date(cut), cut]
-        return f"case {' '.join(cases)} else year({period}) * 12 end", params
-
+    members = with_every_member(con, units.members)
     # before the horizon: one stretch between each two baseline months (every cut, year-aligned ones too)
     stretches = sorted({int(c) for c in cuts if 0 < c < horizon}, reverse=True)
-    cases = " ".join(f"when o.period >= ? then {k}" for k in range(len(stretches), 0, -1))
-    stretch = f", case {cases} else 0 end" if stretches else ""
-    stretch_params: list[object] = [month_date(c) for c in stretches]
     every_member = sorted({str(k) for k in members.loc[members["every_member"], "kpi_id"]})
-    listed = ", ".join("?" for _ in every_member)
-    old_months, mid_months = " and o.period < ?", " and o.period >= ? and o.period < ?"
-    old_params: list[object] = [month_date(horizon)]
-    mid_params: list[object] = [month_date(horizon), month_date(window_start)]
-    if every_member:  # their buckets are kept before the horizon too
-        old_months += f" and o.kpi_id not in ({listed})"
-        old_params += every_member
-        mid_months = f" and (o.period >= ? or o.kpi_id in ({listed})) and o.period < ?"
-        mid_params = [month_date(horizon), *every_member, month_date(window_start)]
-    window_months_sql = " and o.period >= ? and o.period <= ?"
-    window_params: list[object] = [month_date(window_start), as_of]
-    bucket_last, params_last = bucket("max(o.period)")
-    bucket_o, params_o = bucket("o.period")
+    bucket_last = _bucket("last_period", window_start, inner_cuts)
+    bucket = _bucket("o.period", window_start, inner_cuts)
+    stretch_key = _stretch_key(horizon, stretches, every_member, bucket)
+    ranges = _ranges(db.is_postgres(con), horizon, window_start, stretch_key, bucket)
     tag = uuid.uuid4().hex[:12]
     names = {
         "members": f"progress_members_{tag}",
         "units": f"progress_units_{tag}",
         "unit_buckets": f"progress_buckets_{tag}",
+        "revised": f"progress_revised_{tag}",
     }
     frames = {
         names["members"]: members,
@@ -358,37 +419,17 @@ def reduce_figures(
     }
     kpi_filter, kpis = _selective(units.members["kpi_id"], "kpi_id")
     district_filter, districts = _selective(units.members["district_id"], "district_id")
-    filters = kpi_filter + district_filter
-
-    if on_postgres:
-        sources, sources_params = _PG_SOURCES_SQL.format(filters=filters), [as_of, *kpis, *districts]
-    else:
-        sources, sources_params = _REVISED_SQL.format(filters=filters), [first_revision, as_of, *kpis, *districts]
-
-    def current(months: str, months_params: list[object]) -> tuple[str, list[object]]:
-        if on_postgres:
-            return f"select * from current_figures as o where true{months}", months_params
-        sql = _CURRENT_SQL.format(months=months, filters=filters)
-        return sql, [first_revision, *months_params, *kpis, *districts, *months_params]
-
-    current_old, params_old = current(old_months, old_params)
-    current_mid, params_mid = current(mid_months, mid_params)
-    current_window, params_window = current(window_months_sql, window_params)
-    sql = _UNIT_BUCKETS_SQL.format(
-        sources=sources, bucket_last=bucket_last, stretch=stretch, bucket_o=bucket_o, current_old=current_old,
-        current_mid=current_mid, current_window=current_window, **names,
-    )  # fmt: skip
-    params = [
-        *sources_params,
-        *params_last, *params_old, *stretch_params,
-        *params_o, *params_mid,
-        *params_window,
-    ]  # fmt: skip
+    filters, filter_params = kpi_filter + district_filter, [*kpis, *districts]
     with ExitStack() as registered:
         for name, frame in frames.items():
             registered.enter_context(db.registered(con, name, frame))
         try:
-            con.execute(sql, params)
+            first = _revised(con, names["revised"], as_of, filters, filter_params)
+            current_params = [first, as_of, *filter_params]
+            parts = [r.sql(names["revised"], filters, current_params) for r in ranges]
+            keyed = "\n    union all".join(part.sql for part in parts)
+            sql = _UNIT_BUCKETS_SQL.format(keyed=keyed, bucket_last=bucket_last.sql, **names)
+            con.execute(sql, [*(p for part in parts for p in part.params), *bucket_last.params])
             window = "".join(f",\n    sum(b.summed) filter (where b.bucket = ?) as w{k}" for k in range(window_months))
             summary = con.execute(
                 _SUMMARY_SQL.format(window=window, **names), [window_start + k for k in range(window_months)]
@@ -396,6 +437,7 @@ def reduce_figures(
             years = con.execute(_YEARS_SQL.format(**names)).df()
         finally:
             con.execute(f"drop table if exists {names['unit_buckets']}")
+            con.execute(f"drop table if exists {names['revised']}")
     if summary.empty:  # nothing reported up to as_of (or not for these units)
         return Figures.empty(n_units, window_months)
     found = summary["unit"].to_numpy(dtype=np.int64)
@@ -407,56 +449,6 @@ def reduce_figures(
     window_sums = np.full((n_units, window_months), np.nan)
     window_sums[found] = summary[[f"w{k}" for k in range(window_months)]].to_numpy(dtype=float, na_value=np.nan)
     return Figures(**columns, window=window_sums, years=years)
-
-
-@dataclass(frozen=True)
-class MemberCount:
-    """An ``all`` aggregate not judged done, in its last reported month: ``done`` of its ``total``
-    members reported 1; ``missing_zh``/``missing_en`` name the others (silent or 0), city first."""
-
-    done: int
-    total: int
-    missing_zh: tuple[str, ...]
-    missing_en: tuple[str, ...]
-
-
-# The city's own member of an ``all`` aggregate (its centre, body or office), beside the districts.
-CITY_MEMBER = ("市本级", "city level")
-
-
-def member_counts(con: duckdb.DuckDBPyConnection, units: Units, latest: np.ndarray) -> dict[int, MemberCount]:
-    """For every aggregate of an ``all`` KPI with a figure (``latest`` >= 0, its last month), how many
-    members reported 1 that month and which did not: the reason names them. Few units have one (one
-    query each); every other unit is left out."""
-    members = _with_every_member(con, units.members)
-    unit = members["unit"].to_numpy(dtype=np.int64)
-    wanted = members[members["every_member"].to_numpy(dtype=bool) & (latest[unit] >= 0)]
-    if wanted.empty:
-        return {}
-    rows = con.execute("select district_id, name_zh, name_en from districts").fetchall()
-    names = {str(d): (str(zh), str(en)) for d, zh, en in rows}
-    names[CITY] = CITY_MEMBER
-    counts: dict[int, MemberCount] = {}
-    for unit_no, group in wanted.groupby("unit", sort=True):
-        districts = [str(d) for d in group["district_id"]]
-        done = {
-            str(d)
-            for (d,) in con.execute(
-                """
-                select district_id from current_observations
-                where kpi_id = ? and period = ? and value = 1 and district_id in (select unnest(?::varchar[]))
-                """,
-                [str(group["kpi_id"].iloc[0]), month_date(int(latest[int(unit_no)])), districts],
-            ).fetchall()
-        }
-        missing = [d for d in districts if d not in done]
-        counts[int(unit_no)] = MemberCount(
-            done=len(districts) - len(missing),
-            total=len(districts),
-            missing_zh=tuple(names.get(d, (d, d))[0] for d in missing),
-            missing_en=tuple(names.get(d, (d, d))[1] for d in missing),
-        )
-    return counts
 
 
 def monthly_figures(

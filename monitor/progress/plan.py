@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -173,23 +172,27 @@ def year_figures(years: pd.DataFrame, plan: Plan) -> YearFigures:
     return YearFigures(unit, year, value, target, met)
 
 
-def _split_by_unit(n_units: int, unit: np.ndarray, records: list[dict[str, object]]) -> list[list[dict[str, object]]]:
-    """Records in unit order, cut into one list per unit (units without records get [])."""
-    out: list[list[dict[str, object]]] = [[] for _ in range(n_units)]
-    if len(unit) == 0:
-        return out
-    bounds = np.flatnonzero(unit[1:] != unit[:-1]) + 1
-    starts, ends = np.r_[0, bounds].tolist(), np.r_[bounds, len(unit)].tolist()
-    for lo, hi in zip(starts, ends, strict=True):
-        out[int(unit[lo])] = records[lo:hi]
+def _per_unit(
+    n_units: int, units: np.ndarray, starts: np.ndarray, ends: np.ndarray, records: list[dict[str, object]]
+) -> list[list[dict[str, object]] | None]:
+    """``records[starts[k]:ends[k]]`` for each of ``units`` (the yearly ones), None for every other unit:
+    one slice per yearly unit rather than a list per unit of a province (most are not yearly)."""
+    out: list[list[dict[str, object]] | None] = [None] * n_units
+    for unit, lo, hi in zip(units.tolist(), starts.tolist(), ends.tolist(), strict=True):
+        out[unit] = records[lo:hi]
     return out
+
+
+def _complete(figures: YearFigures, plan: Plan, as_of: dt.date) -> np.ndarray:
+    """The reported years of yearly units that are over by as_of and not after the deadline."""
+    return (figures.year <= np.minimum(as_of.year - 1, plan.deadline_year[figures.unit])) & plan.yearly[figures.unit]
 
 
 def past_years(figures: YearFigures, plan: Plan, as_of: dt.date) -> list[list[dict[str, object]] | None]:
     """For annual targets and flow caps: every complete calendar year from the target's start to its
     deadline that has figures, with what was achieved and whether it met the year's target (or stayed
     under the cap): {year, actual, target, met}; None for targets not judged by year."""
-    done = figures.year <= np.minimum(as_of.year - 1, plan.deadline_year[figures.unit])
+    done = _complete(figures, plan, as_of)
     records: list[dict[str, object]] = [
         {"year": y, "actual": v, "target": t, "met": ok}
         for y, v, t, ok in zip(
@@ -197,8 +200,11 @@ def past_years(figures: YearFigures, plan: Plan, as_of: dt.date) -> list[list[di
             figures.met[done].tolist(), strict=True,
         )
     ]  # fmt: skip
-    by_unit = _split_by_unit(len(plan.yearly), figures.unit[done], records)
-    return [years if yearly else None for years, yearly in zip(by_unit, plan.yearly.tolist(), strict=True)]
+    # the figures come in unit order: each yearly unit's records are the run after the units before it
+    counts = np.bincount(figures.unit[done], minlength=len(plan.yearly))
+    yearly = np.flatnonzero(plan.yearly)
+    ends = np.cumsum(counts)[yearly]
+    return _per_unit(len(plan.yearly), yearly, ends - counts[yearly], ends, records)
 
 
 def calendar_years(
@@ -211,24 +217,29 @@ def calendar_years(
     None for targets not judged by year."""
     yearly = np.flatnonzero(plan.yearly)
     n_years = (plan.deadline_year[yearly] - plan.start_year[yearly] + 1).clip(min=0)
+    ends = np.cumsum(n_years)
+    starts = ends - n_years
     unit = np.repeat(yearly, n_years)
-    year = plan.start_year[unit] + (np.arange(len(unit)) - np.repeat(np.cumsum(n_years) - n_years, n_years))
+    year = plan.start_year[unit] + (np.arange(len(unit)) - np.repeat(starts, n_years))
     target = _year_target(plan, unit, year)
     value = np.full(len(unit), np.nan)
     verdict = np.full(len(unit), None, dtype=object)
-    reported_key = figures.unit * 10000 + figures.year
-    at = np.searchsorted(reported_key, unit * 10000 + year)
-    found = at < len(reported_key)
-    found[found] = reported_key[at[found]] == (unit * 10000 + year)[found]
-    complete = found & (year <= np.minimum(as_of.year - 1, plan.deadline_year[unit]))
-    value[complete] = figures.value[at[complete]]
-    verdict[complete] = np.where(figures.met[at[complete]], "achieved", "overdue")
-    current = (year == as_of.year) & ~np.isnan(actual[unit])
-    value[current] = actual[unit][current]
-    verdict[current] = status[unit][current]
+    # a complete reported year's row: its unit's first row plus the years since the target's start
+    first_row = np.zeros(len(plan.yearly), dtype=np.int64)
+    first_row[yearly] = starts
+    complete = _complete(figures, plan, as_of) & (figures.year >= plan.start_year[figures.unit])
+    done_unit = figures.unit[complete]
+    row = first_row[done_unit] + (figures.year[complete] - plan.start_year[done_unit])
+    value[row] = figures.value[complete]
+    verdict[row] = np.where(figures.met[complete], "achieved", "overdue")
+    unit_actual = actual[unit]
+    current = (year == as_of.year) & ~np.isnan(unit_actual)
+    value[current] = unit_actual[current]
+    verdict[current] = status[unit[current]]
+    shown = value.astype(object)  # Python floats; None where nothing is known
+    shown[np.isnan(value)] = None
     records: list[dict[str, object]] = [
-        {"year": y, "target": t, "actual": None if math.isnan(v) else v, "status": s}
-        for y, t, v, s in zip(year.tolist(), target.tolist(), value.tolist(), verdict.tolist(), strict=True)
+        {"year": y, "target": t, "actual": v, "status": s}
+        for y, t, v, s in zip(year.tolist(), target.tolist(), shown.tolist(), verdict.tolist(), strict=True)
     ]
-    by_unit = _split_by_unit(len(plan.yearly), unit, records)
-    return [years if is_yearly else None for years, is_yearly in zip(by_unit, plan.yearly.tolist(), strict=True)]
+    return _per_unit(len(plan.yearly), yearly, starts, ends, records)

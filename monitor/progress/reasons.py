@@ -1,272 +1,47 @@
 """One sentence per judged unit, in Chinese and English, with the figures behind its status.
 
-Every number, month and target name is formatted once per distinct value (a province-scale heat map
-repeats the same targets, plans and months thousands of times) into a column of ``_Pieces``; each
-kind of sentence is then joined for all its rows at once, by adding the columns (numpy object arrays
-add element by element). The exact words are pinned by tests/test_progress.py.
+A province-scale heat map repeats the same targets, plans and months thousands of times, so every
+number, month and target name is formatted once per distinct value, and only for the rows whose
+sentence names it (a silent unit's sentence has no forecast). A text is carried as its code among
+distinct texts (``Column``): pieces made of such texts only (a target's name after fixed words,
+a month and a target) are joined once per distinct combination; the rest is joined for all its
+rows at once, one new string per row (``joined``), not one per added piece. The exact words are
+pinned by tests/test_progress.py.
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from monitor import fmt
-from monitor.i18n import Lang
-from monitor.progress.figures import MemberCount
-from monitor.progress.months import month_date
-from monitor.progress.numbers import number_texts
-from monitor.progress.plan import Plan
-
-WHOLE = fmt.WHOLE_VALUE_TYPES  # value types shown as whole numbers (fmt.round_half_up, as the cards)
-_MONTH_ABBR = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+from monitor.progress.numbers import Column, Distinct, joined, made
+from monitor.progress.reason_pieces import Pieces, ReasonInputs, Texts, pieces, shown_values
 
 
-@dataclass(frozen=True)
-class ReasonInputs:
-    """What a reason says, for every judged unit (one entry per unit): the status, the figures, how
-    the target is counted (``plan``), its unit, the judged year (``year``, ``months_in``), the trend's
-    length, whether the row is an aggregate (else where its district share comes from), the complete
-    years of yearly targets and the target's row (``target_row``: its name is formatted once)."""
-
-    status: np.ndarray
-    plan: Plan
-    actual: np.ndarray
-    expected: np.ndarray
-    forecast: np.ndarray
-    unit_zh: np.ndarray
-    unit_en: np.ndarray
-    value_type: np.ndarray
-    latest: np.ndarray
-    trend_months: np.ndarray
-    year: np.ndarray
-    months_in: np.ndarray
-    year_offset: np.ndarray  # months of the judged year before a yearly target started (its first year)
-    is_aggregate: np.ndarray
-    share_note_zh: np.ndarray  # where a district's share comes from (quotas.allot); "" otherwise
-    share_note_en: np.ndarray
-    years: list[list[dict[str, object]] | None]
-    target_row: np.ndarray
-    # aggregates of an ``all`` KPI (every centre must open), by row: how many members reported done
-    every_member: dict[int, MemberCount] = field(default_factory=dict)
+def _last_years(p: Pieces, inputs: ReasonInputs, rows: np.ndarray) -> Texts:
+    """Last year's result (annual targets), said after the verdict; "" for other rows."""
+    count = len(rows)
+    last_zh, last_en = np.full(count, "", dtype=object), np.full(count, "", dtype=object)
+    listed = list(map(inputs.years.__getitem__, rows.tolist()))
+    at = np.flatnonzero(np.fromiter(map(bool, listed), dtype=bool, count=count))
+    if len(at):
+        last = [listed[n][-1] for n in at.tolist()]  # type: ignore[index]
+        actual, year, met = (list(map(operator.itemgetter(name), last)) for name in ("actual", "year", "met"))
+        shown = shown_values(np.array(actual, dtype=float), inputs.value_type[rows[at]])
+        year_text = made(np.array(year), str)
+        met_codes = np.array(met, dtype=bool).astype(np.int64)
+        met_zh = Column(met_codes, np.array(["（未达标）", "（达标）"], dtype=object))
+        met_en = Column(met_codes, np.array([" (missed)", " (met)"], dtype=object))
+        shown_distinct = Distinct.of(shown)
+        shown_zh, shown_en = (of_lang.column(shown_distinct, rows[at]) for of_lang in p.numbers)
+        last_zh[at] = joined("；", year_text, "年", shown_zh, met_zh)
+        last_en[at] = joined("; ", year_text, ": ", shown_en, met_en)
+    return last_zh, last_en
 
 
-def _shown(values: np.ndarray, value_type: np.ndarray) -> np.ndarray:
-    """Counts and amounts are shown whole (a plan of 6,081.08 套 reads as 6,081套), others to 0.1, half
-    up: fmt's rule, so a sentence and the card beside it show the same figure."""
-    whole = np.isin(value_type, WHOLE)
-    return np.where(whole, fmt.round_half_up(values), fmt.round_half_up(values, 1))
-
-
-def _texts(values: np.ndarray, units: np.ndarray, lang: Lang) -> np.ndarray:
-    """fmt.number_zh / number_en(value, unit) for every row, once per distinct (value, unit), column-wise."""
-    out = np.empty(len(values), dtype=object)
-    for unit in set(units.tolist()):
-        idx = np.flatnonzero(units == unit)
-        distinct, inverse = np.unique(values[idx].astype(float), return_inverse=True)
-        out[idx] = number_texts(distinct, str(unit), lang)[inverse]
-    return out
-
-
-def _per_row(keys: np.ndarray, make: Callable[[object], str]) -> np.ndarray:
-    """make(key) for every row, called once per distinct key (months, spans, counts)."""
-    distinct, inverse = np.unique(keys, return_inverse=True)
-    return np.array([make(k) for k in distinct.tolist()], dtype=object)[inverse]
-
-
-def _goal(kind: str, mode: str, comparator: str, target_zh: str, tolerance_zh: str, target_en: str,
-          tolerance_en: str) -> tuple[str, str]:  # fmt: skip
-    """How the target itself is named in a reason: 目标1.5万套, 年度上限5,000张, 目标30%左右（±2%）."""
-    if comparator == "~":
-        return f"目标{target_zh}左右（±{tolerance_zh}）", f"target about {target_en} ± {tolerance_en}"
-    if kind == "floor":
-        return f"每年不低于{target_zh}", f"at least {target_en} every year"
-    if kind == "cap":
-        if mode == "ytd":
-            return f"年度上限{target_zh}", f"annual cap {target_en}"
-        return f"上限{target_zh}", f"cap {target_en}"
-    if kind == "annual":
-        return f"年度目标{target_zh}", f"annual target {target_en}"
-    return f"目标{target_zh}", f"target {target_en}"
-
-
-def _goals(inputs: ReasonInputs, target: np.ndarray, tolerance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """How each row's target is named: once per target and share (aggregate, district)."""
-    plan, unit_zh, unit_en = inputs.plan, inputs.unit_zh, inputs.unit_en
-    # districts of one target may have different shares (quotas, the policy's parts): one text per value
-    codes, _ = pd.MultiIndex.from_arrays([inputs.target_row, target, tolerance]).factorize()
-    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
-    texts = [
-        _texts(values[first], units[first], lang).tolist()
-        for values, units, lang in (
-            (target, unit_zh, "zh"), (tolerance, unit_zh, "zh"), (target, unit_en, "en"), (tolerance, unit_en, "en"),
-        )
-    ]  # fmt: skip
-    goals = [
-        _goal(plan.kind[i], plan.mode[i], plan.comparator[i], *(column[n] for column in texts))
-        for n, i in enumerate(first.tolist())
-    ]
-    goal_zh = np.array([zh for zh, _ in goals], dtype=object)[inverse]
-    goal_en = np.array([en for _, en in goals], dtype=object)[inverse]
-    return goal_zh, goal_en
-
-
-def _span_key(year: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
-    """The months first..last of a year as one number: (2024, 7, 10) -> 20240710."""
-    return year.astype(np.int64) * 10000 + first.astype(np.int64) * 100 + last.astype(np.int64)
-
-
-def _span_zh(key: object) -> str:
-    year, rest = divmod(int(key), 10000)  # type: ignore[call-overload]
-    first, last = divmod(rest, 100)
-    if last < first:
-        return ""
-    return f"{year}年{first}月" if last == first else f"{year}年{first}—{last}月"
-
-
-def _span_en(key: object) -> str:
-    year, rest = divmod(int(key), 10000)  # type: ignore[call-overload]
-    first, last = divmod(rest, 100)
-    if last < first:
-        return ""
-    return f"{_MONTH_ABBR[first]} {year}" if last == first else f"{_MONTH_ABBR[first]}–{_MONTH_ABBR[last]} {year}"
-
-
-def _suffixes(inputs: ReasonInputs) -> tuple[np.ndarray, np.ndarray]:
-    """What follows the sentence: last year's result (annual targets), the district's share."""
-    count = len(inputs.status)
-    suffix_zh, suffix_en = np.full(count, "", dtype=object), np.full(count, "", dtype=object)
-    rows = [i for i, years in enumerate(inputs.years) if years]
-    if rows:
-        last = [inputs.years[i][-1] for i in rows]  # type: ignore[index]
-        at = np.array(rows, dtype=np.int64)
-        shown = _shown(np.array([float(y["actual"]) for y in last]), inputs.value_type[at])  # type: ignore[arg-type]
-        year = np.array([str(y["year"]) for y in last], dtype=object)
-        met = np.array([bool(y["met"]) for y in last])
-        suffix_zh[at] = (
-            "；" + year + "年" + _texts(shown, inputs.unit_zh[at], "zh")
-            + np.where(met, "（达标）", "（未达标）").astype(object)
-        )  # fmt: skip
-        met_en = np.where(met, " (met)", " (missed)").astype(object)
-        suffix_en[at] = "; " + year + ": " + _texts(shown, inputs.unit_en[at], "en") + met_en
-    suffix_zh += inputs.share_note_zh
-    suffix_en += inputs.share_note_en
-    return suffix_zh, suffix_en
-
-
-def _month_texts(months: np.ndarray, lang: Lang) -> np.ndarray:
-    """A month index as text, "" for none (-1)."""
-    return _per_row(months, lambda m: fmt.month(month_date(m), lang) if m >= 0 else "")  # type: ignore[arg-type]
-
-
-def _whole_numbers(values: np.ndarray) -> np.ndarray:
-    """Whole numbers as text (months, years), once per distinct value."""
-    return _per_row(values.astype(np.int64), str)
-
-
-@dataclass(frozen=True)
-class _Pieces:
-    """The formatted pieces of every row's sentence (object arrays of text, one entry per row; zh /
-    en pairs), and the facts that choose the sentence."""
-
-    as_of_zh: str
-    as_of_en: str
-    actual_zh: np.ndarray
-    actual_en: np.ndarray
-    expected_zh: np.ndarray
-    expected_en: np.ndarray
-    forecast_zh: np.ndarray
-    forecast_en: np.ndarray
-    goal_zh: np.ndarray  # how the target is named; a milestone by its due month
-    goal_en: np.ndarray
-    deadline_zh: np.ndarray
-    deadline_en: np.ndarray
-    latest_zh: np.ndarray
-    latest_en: np.ndarray
-    span_zh: np.ndarray  # the judged year's months so far: 2025年1—3月 / Jan–Mar 2025; "" before it begins
-    span_en: np.ndarray
-    year: np.ndarray  # the judged year, as text
-    trend_months: np.ndarray  # as text
-    months_silent: np.ndarray  # months since the last figure, as text
-    suffix_zh: np.ndarray
-    suffix_en: np.ndarray
-    year_not_begun: np.ndarray  # bool: a yearly target whose first judged year has not begun
-    flow: np.ndarray  # bool: judged per year on flows, the forecast is for the year
-    level_cap: np.ndarray  # bool: a cap on a level, no plan but the cap itself
-    above_cap: np.ndarray  # bool
-    range_zh: np.ndarray  # 左右 targets: the range, 28%—32% / 28%–32%
-    range_en: np.ndarray
-    above_range: np.ndarray  # bool: a 左右 target above its range
-    below_floor: np.ndarray  # bool: a floor not kept
-    no_trend: np.ndarray  # bool: fewer than two figures in the trend window
-
-
-def _pieces(inputs: ReasonInputs, as_of_month: int) -> _Pieces:
-    plan, value_type = inputs.plan, inputs.value_type
-    unit_zh, unit_en = inputs.unit_zh, inputs.unit_en
-    actual, expected, forecast, target, tolerance = (
-        _shown(values.astype(float), value_type)
-        for values in (inputs.actual, inputs.expected, inputs.forecast, plan.target, plan.tolerance)
-    )
-    deadline_zh, deadline_en = _month_texts(plan.deadline_month, "zh"), _month_texts(plan.deadline_month, "en")
-    goal_zh, goal_en = _goals(inputs, target, tolerance)
-    about = plan.comparator == "~"
-    low, high = (np.where(about, target + sign * tolerance, np.nan) for sign in (-1, 1))
-    flag = plan.mode == "flag"
-    goal_zh[flag] = "截止时间" + deadline_zh[flag]
-    goal_en[flag] = "due " + deadline_en[flag]
-    suffix_zh, suffix_en = _suffixes(inputs)
-    first = inputs.year_offset.astype(np.int64) + 1
-    span = _span_key(inputs.year, first, inputs.months_in)
-    prorated = np.flatnonzero(first > 1)
-    if len(prorated):  # a first year in force for part of the year: its target names its months
-        part = _span_key(inputs.year[prorated], first[prorated], np.full(len(prorated), 12))
-        target_zh = _texts(target[prorated], unit_zh[prorated], "zh")
-        target_en = _texts(target[prorated], unit_en[prorated], "en")
-        cap = plan.kind[prorated] == "cap"
-        goal_zh[prorated] = _per_row(part, _span_zh) + np.where(cap, "上限", "目标").astype(object) + target_zh
-        months_en = " for " + _per_row(part, _span_en)
-        goal_en[prorated] = np.where(cap, "cap ", "target ").astype(object) + target_en + months_en
-    latest = inputs.latest.astype(np.int64)
-    span_zh = _per_row(span, _span_zh)
-    return _Pieces(
-        as_of_zh=fmt.month(month_date(as_of_month), "zh"),
-        as_of_en=fmt.month(month_date(as_of_month), "en"),
-        actual_zh=_texts(actual, unit_zh, "zh"),
-        actual_en=_texts(actual, unit_en, "en"),
-        expected_zh=_texts(expected, unit_zh, "zh"),
-        expected_en=_texts(expected, unit_en, "en"),
-        forecast_zh=_texts(forecast, unit_zh, "zh"),
-        forecast_en=_texts(forecast, unit_en, "en"),
-        goal_zh=goal_zh,
-        goal_en=goal_en,
-        deadline_zh=deadline_zh,
-        deadline_en=deadline_en,
-        latest_zh=_month_texts(latest, "zh"),
-        latest_en=_month_texts(latest, "en"),
-        span_zh=span_zh,
-        span_en=_per_row(span, _span_en),
-        year=_whole_numbers(inputs.year),
-        trend_months=_whole_numbers(np.nan_to_num(inputs.trend_months.astype(float))),
-        months_silent=_whole_numbers(as_of_month - latest),
-        suffix_zh=suffix_zh,
-        suffix_en=suffix_en,
-        year_not_begun=(plan.mode == "ytd") & (span_zh == ""),
-        flow=(plan.mode == "ytd") | (plan.kind == "annual"),
-        level_cap=(plan.kind == "cap") & (plan.mode != "ytd"),
-        above_cap=(plan.kind == "cap") & (actual > target),
-        range_zh=_texts(low, unit_zh, "zh") + fmt.RANGE_DASH["zh"] + _texts(high, unit_zh, "zh"),
-        range_en=_texts(low, unit_en, "en") + fmt.RANGE_DASH["en"] + _texts(high, unit_en, "en"),
-        above_range=about & (inputs.actual > plan.target + plan.tolerance),
-        below_floor=(plan.kind == "floor") & (inputs.actual < plan.target),
-        no_trend=np.isnan(forecast),
-    )
-
-
-Texts = tuple[np.ndarray, np.ndarray]  # (zh, en) sentences or parts of them, one entry per row chosen
 Rule = tuple[np.ndarray, Callable[[np.ndarray], Texts]]  # (which rows, how their text is made)
 
 
@@ -283,59 +58,63 @@ def _first_match(rows: np.ndarray, rules: list[Rule]) -> Texts:
     return zh, en
 
 
-def _no_figures(p: _Pieces, rows: np.ndarray) -> Texts:
-    goal_zh, goal_en = p.goal_zh[rows], p.goal_en[rows]
-    return (
-        "截至" + p.as_of_zh + "无数据（" + goal_zh + "）",
-        "No figures reported up to " + p.as_of_en + " (" + goal_en + ")",
-    )
+def _no_figures(p: Pieces, rows: np.ndarray) -> Texts:
+    before_en = "No figures reported up to " + p.as_of_en + " ("
+    return p.goal.around(rows, "截至" + p.as_of_zh + "无数据（", "）", before_en, ")")
 
 
-def _silent(p: _Pieces, rows: np.ndarray) -> Texts:
-    silent, goal_zh, goal_en = p.months_silent[rows], p.goal_zh[rows], p.goal_en[rows]
+def _silent(p: Pieces, rows: np.ndarray) -> Texts:
+    (latest_zh, latest_en), silent = p.months(p.latest, rows), p.whole(p.months_silent, rows)
+    goal_zh, goal_en = p.goal.at(rows)
     return (
-        "最近数据为" + p.latest_zh[rows] + "，截至" + p.as_of_zh + "已连续" + silent + "个月未报送（" + goal_zh + "）",
-        "Last figure " + p.latest_en[rows] + "; nothing reported for " + silent + " months up to " + p.as_of_en
-        + " (" + goal_en + ")",
+        joined("最近数据为", latest_zh, "，截至" + p.as_of_zh + "已连续", silent, "个月未报送（", goal_zh, "）"),
+        joined("Last figure ", latest_en, "; nothing reported for ", silent, " months up to " + p.as_of_en + " (",
+               goal_en, ")"),
     )  # fmt: skip
 
 
-def _milestone_done(p: _Pieces, rows: np.ndarray) -> Texts:
-    due_zh, due_en = p.deadline_zh[rows], p.deadline_en[rows]
-    return "截至" + p.as_of_zh + "已完成（截止" + due_zh + "）", "As of " + p.as_of_en + ": done (due " + due_en + ")"
-
-
-def _milestone_overdue(p: _Pieces, rows: np.ndarray) -> Texts:
-    due_zh, due_en = p.deadline_zh[rows], p.deadline_en[rows]
+def _milestone_done(p: Pieces, rows: np.ndarray) -> Texts:
+    due_zh, due_en = p.months(p.deadline, rows)
     return (
-        "截至" + p.as_of_zh + "仍未完成，已过截止时间" + due_zh,
-        "As of " + p.as_of_en + ": still not done, due " + due_en,
+        joined("截至" + p.as_of_zh + "已完成（截止", due_zh, "）"),
+        joined("As of " + p.as_of_en + ": done (due ", due_en, ")"),
     )
 
 
-def _milestone_open(p: _Pieces, rows: np.ndarray) -> Texts:
-    due_zh, due_en = p.deadline_zh[rows], p.deadline_en[rows]
-    return "截至" + p.as_of_zh + "尚未完成，截止时间" + due_zh, "As of " + p.as_of_en + ": not yet done, due " + due_en
+def _milestone_overdue(p: Pieces, rows: np.ndarray) -> Texts:
+    due_zh, due_en = p.months(p.deadline, rows)
+    return (
+        joined("截至" + p.as_of_zh + "仍未完成，已过截止时间", due_zh),
+        joined("As of " + p.as_of_en + ": still not done, due ", due_en),
+    )
 
 
-def _opening(p: _Pieces, mode: np.ndarray, rows: np.ndarray) -> Texts:
+def _milestone_open(p: Pieces, rows: np.ndarray) -> Texts:
+    due_zh, due_en = p.months(p.deadline, rows)
+    return (
+        joined("截至" + p.as_of_zh + "尚未完成，截止时间", due_zh),
+        joined("As of " + p.as_of_en + ": not yet done, due ", due_en),
+    )
+
+
+def _opening(p: Pieces, mode: np.ndarray, rows: np.ndarray) -> Texts:
     """What was done: this year so far, to date, or the level now."""
     mode = mode[rows]
 
     def year_not_begun(r: np.ndarray) -> Texts:
-        year = p.year[r]
-        return year + "年起按年考核，尚未开始", "Judged by calendar year from " + year + ", not started yet"
+        year = p.whole(p.year, r)
+        zh = joined(year, "年起按年考核，尚未开始")
+        return zh, joined("Judged by calendar year from ", year, ", not started yet")
 
     def year_so_far(r: np.ndarray) -> Texts:
-        return p.span_zh[r] + "累计" + p.actual_zh[r], p.span_en[r] + ": " + p.actual_en[r]
+        (span_zh, span_en), (actual_zh, actual_en) = p.spans(r), p.texts(p.actual, r)
+        return joined(span_zh, "累计", actual_zh), joined(span_en, ": ", actual_en)
 
     def to_date(r: np.ndarray) -> Texts:
-        return "截至" + p.as_of_zh + "累计完成" + p.actual_zh[r], "As of " + p.as_of_en + ": " + p.actual_en[
-            r
-        ] + " to date"
+        return p.around(p.actual, r, "截至" + p.as_of_zh + "累计完成", "", "As of " + p.as_of_en + ": ", " to date")
 
     def level(r: np.ndarray) -> Texts:
-        return "截至" + p.as_of_zh + "为" + p.actual_zh[r], "As of " + p.as_of_en + ": " + p.actual_en[r]
+        return p.around(p.actual, r, "截至" + p.as_of_zh + "为", "", "As of " + p.as_of_en + ": ", "")
 
     return _first_match(
         rows,
@@ -348,45 +127,55 @@ def _opening(p: _Pieces, mode: np.ndarray, rows: np.ndarray) -> Texts:
     )
 
 
-def _plan_part(p: _Pieces, kind: np.ndarray, rows: np.ndarray) -> Texts:
+def _plan_part(p: Pieces, kind: np.ndarray, rows: np.ndarray) -> Texts:
     """Against the plan so far (none for a level cap or a year not begun)."""
 
     def allowance(r: np.ndarray) -> Texts:
-        return "，按限额进度为" + p.expected_zh[r], " against a pro-rata allowance of " + p.expected_en[r]
+        return p.around(p.expected, r, "，按限额进度为", "", " against a pro-rata allowance of ", "")
 
     def pro_rata(r: np.ndarray) -> Texts:
-        return "，按进度应达" + p.expected_zh[r], " against " + p.expected_en[r] + " planned"
+        return p.around(p.expected, r, "，按进度应达", "", " against ", " planned")
 
     def planned(r: np.ndarray) -> Texts:
-        return "，按计划应达" + p.expected_zh[r], " against " + p.expected_en[r] + " planned"
+        return p.around(p.expected, r, "，按计划应达", "", " against ", " planned")
 
-    none = p.level_cap[rows] | (p.span_zh[rows] == "")
+    none = p.level_cap[rows] | p.no_span[rows]
     return _first_match(
         rows, [(~none & (kind[rows] == "cap"), allowance), (~none & p.flow[rows], pro_rata), (~none, planned)]
     )
 
 
-def _trend_part(p: _Pieces, rows: np.ndarray) -> Texts:
-    """Where the trend leads: the year's total (flows judged per year) or the figure by the deadline."""
+def _trend_part(p: Pieces, rows: np.ndarray, plan: Texts) -> Texts:
+    """Where the trend leads: the year's total (flows judged per year) or the figure by the deadline;
+    after ``plan`` (by row of ``rows``), joined in the same pass."""
+    plan_zh, plan_en = np.empty(len(p.actual), dtype=object), np.empty(len(p.actual), dtype=object)
+    plan_zh[rows], plan_en[rows] = plan
 
     def too_few(r: np.ndarray) -> Texts:
-        return "；近期数据不足，无法测算趋势（" + p.goal_zh[
-            r
-        ] + "）", "; too few recent figures for a trend (" + p.goal_en[r] + ")"
+        goal_zh, goal_en = p.goal.at(r)
+        return (
+            joined(plan_zh[r], "；近期数据不足，无法测算趋势（", goal_zh, "）"),
+            joined(plan_en[r], "; too few recent figures for a trend (", goal_en, ")"),
+        )
 
     def the_year(r: np.ndarray) -> Texts:
-        months, goal_zh, goal_en = p.trend_months[r], p.goal_zh[r], p.goal_en[r]
+        months, (forecast_zh, forecast_en) = p.whole(p.trend_months, r), p.texts(p.forecast, r)
+        goal_zh, goal_en = p.goal.at(r)
         return (
-            "；按近" + months + "个月趋势预计全年" + p.forecast_zh[r] + "（" + goal_zh + "）",
-            "; the " + months + "-month trend projects " + p.forecast_en[r] + " for the year (" + goal_en + ")",
+            joined(plan_zh[r], "；按近", months, "个月趋势预计全年", forecast_zh, "（", goal_zh, "）"),
+            joined(
+                plan_en[r], "; the ", months, "-month trend projects ", forecast_en, " for the year (", goal_en, ")"
+            ),
         )
 
     def by_deadline(r: np.ndarray) -> Texts:
-        months, goal_zh, goal_en = p.trend_months[r], p.goal_zh[r], p.goal_en[r]
+        months, (forecast_zh, forecast_en) = p.whole(p.trend_months, r), p.texts(p.forecast, r)
+        goal_zh, goal_en = p.goal.at(r)
+        deadline_zh, deadline_en = p.months(p.deadline, r)
         return (
-            "；按近" + months + "个月趋势预计" + p.deadline_zh[r] + "达" + p.forecast_zh[r] + "（" + goal_zh + "）",
-            "; the " + months + "-month trend projects " + p.forecast_en[r] + " by " + p.deadline_en[r]
-            + " (" + goal_en + ")",
+            joined(plan_zh[r], "；按近", months, "个月趋势预计", deadline_zh, "达", forecast_zh, "（", goal_zh, "）"),
+            joined(plan_en[r], "; the ", months, "-month trend projects ", forecast_en, " by ", deadline_en, " (",
+                   goal_en, ")"),
         )  # fmt: skip
 
     return _first_match(
@@ -394,36 +183,37 @@ def _trend_part(p: _Pieces, rows: np.ndarray) -> Texts:
     )
 
 
-def _outlook(p: _Pieces, kind: np.ndarray, rows: np.ndarray) -> Texts:
+def _outlook(p: Pieces, kind: np.ndarray, rows: np.ndarray) -> Texts:
     """A target still open: the plan so far, then where the trend leads."""
-    plan_zh, plan_en = _plan_part(p, kind, rows)
-    trend_zh, trend_en = _trend_part(p, rows)
-    return plan_zh + trend_zh, plan_en + trend_en
+    return _trend_part(p, rows, _plan_part(p, kind, rows))
 
 
-def _verdict(p: _Pieces, inputs: ReasonInputs, rows: np.ndarray) -> Texts:
+def _verdict(p: Pieces, inputs: ReasonInputs, rows: np.ndarray) -> Texts:
     """After the opening: achieved, overdue, already above a cap, or the outlook."""
     status, cap = inputs.status[rows], inputs.plan.kind[rows] == "cap"
     about, floor = inputs.plan.comparator[rows] == "~", inputs.plan.kind[rows] == "floor"
 
     def phrase(zh_before: str, zh_after: str, en_before: str, en_after: str) -> Callable[[np.ndarray], Texts]:
-        return lambda r: (zh_before + p.goal_zh[r] + zh_after, en_before + p.goal_en[r] + en_after)
+        return lambda r: p.goal.around(r, zh_before, zh_after, en_before, en_after)
 
     def missed(r: np.ndarray) -> Texts:
-        return (
-            "，截止" + p.deadline_zh[r] + "未完成" + p.goal_zh[r],
-            ", " + p.goal_en[r] + " missed at " + p.deadline_en[r],
-        )
+        (deadline_zh, deadline_en), (goal_zh, goal_en) = p.months(p.deadline, r), p.goal.at(r)
+        return joined("，截止", deadline_zh, "未完成", goal_zh), joined(", ", goal_en, " missed at ", deadline_en)
 
     def above_range(r: np.ndarray) -> Texts:
-        return "，高于目标区间（" + p.range_zh[r] + "）", ", above the target range (" + p.range_en[r] + ")"
+        (low_zh, low_en), (high_zh, high_en) = p.texts(p.low, r), p.texts(p.high, r)
+        return (
+            joined("，高于目标区间（", low_zh, fmt.RANGE_DASH["zh"], high_zh, "）"),
+            joined(", above the target range (", low_en, fmt.RANGE_DASH["en"], high_en, ")"),
+        )
 
     def floor_falling(r: np.ndarray) -> Texts:
-        months, goal_zh, goal_en = p.trend_months[r], p.goal_zh[r], p.goal_en[r]
+        months, (forecast_zh, forecast_en) = p.whole(p.trend_months, r), p.texts(p.forecast, r)
+        goal_zh, goal_en = p.goal.at(r)
         return (
-            "，符合要求；按近" + months + "个月趋势预计年末为" + p.forecast_zh[r] + "（" + goal_zh + "）",
-            ", meets the requirement; the " + months + "-month trend projects " + p.forecast_en[r]
-            + " at the end of the year (" + goal_en + ")",
+            joined("，符合要求；按近", months, "个月趋势预计年末为", forecast_zh, "（", goal_zh, "）"),
+            joined(", meets the requirement; the ", months, "-month trend projects ", forecast_en,
+                   " at the end of the year (", goal_en, ")"),
         )  # fmt: skip
 
     return _first_match(
@@ -444,16 +234,21 @@ def _verdict(p: _Pieces, inputs: ReasonInputs, rows: np.ndarray) -> Texts:
     )
 
 
-def _with_figures(p: _Pieces, inputs: ReasonInputs, rows: np.ndarray) -> Texts:
-    """A target judged on its figures: what was done, the verdict or the outlook, then the suffix."""
+def _with_figures(p: Pieces, inputs: ReasonInputs, rows: np.ndarray) -> Texts:
+    """A target judged on its figures: what was done, the verdict or the outlook, then last year's
+    result and the district's share."""
     opening_zh, opening_en = _opening(p, inputs.plan.mode, rows)
     verdict_zh, verdict_en = _verdict(p, inputs, rows)
-    return opening_zh + verdict_zh + p.suffix_zh[rows], opening_en + verdict_en + p.suffix_en[rows]
+    last_zh, last_en = _last_years(p, inputs, rows)
+    return (
+        joined(opening_zh, verdict_zh, last_zh, inputs.share_note_zh[rows]),
+        joined(opening_en, verdict_en, last_en, inputs.share_note_en[rows]),
+    )
 
 
 def reasons(inputs: ReasonInputs, as_of_month: int) -> tuple[list[str], list[str]]:
     """One sentence per row in each language (zh, en)."""
-    p = _pieces(inputs, as_of_month)
+    p = pieces(inputs, as_of_month)
     status, flag, latest = inputs.status, inputs.plan.mode == "flag", inputs.latest
     every = np.arange(len(status))
     zh, en = _first_match(

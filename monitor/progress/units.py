@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -37,6 +38,7 @@ _TARGET_COLUMNS = (
     "sort_order", "unit_zh", "unit_en", "value_type", "reporting", "aggregation", "lead_bureau", "co_bureaus",
     "part_of",
 )  # fmt: skip
+_TargetRow = namedtuple("_TargetRow", _TARGET_COLUMNS)  # one fetched target, as _derive reads it
 
 
 @dataclass(frozen=True)
@@ -77,13 +79,14 @@ def load_targets(con: duckdb.DuckDBPyConnection, target_ids: Sequence[str] | Non
     targets = pd.DataFrame(rows, columns=list(_TARGET_COLUMNS))
     if targets.empty:
         return targets
-    # Derived parameters, one loop over targets (a few hundred at most).
-    derived = [_derive(row) for row in targets.itertuples(index=False)]
+    # Derived parameters, one loop over targets (a few hundred at most), over the fetched rows: reading
+    # them back out of the frame's arrow-backed columns costs more than the rules themselves.
+    derived = [_derive(_TargetRow._make(row)) for row in rows]
     targets = pd.concat([targets, pd.DataFrame(derived)], axis=1)
     quotas, parts = _district_settings(con)
-    root = targets["part_of"].fillna(targets["target_id"])
+    root = targets["part_of"].fillna(targets["target_id"]).tolist()
     targets["quotas"] = [quotas.get(r, {}) for r in root]
-    targets["parts"] = [parts.get(t, []) for t in targets["target_id"]]
+    targets["parts"] = [parts.get(t, []) for t in targets["target_id"].tolist()]
     return targets
 
 
@@ -171,43 +174,55 @@ def judged_units(targets: pd.DataFrame, reporting: list[str], district: str | No
     see through (it is named in the reason). Ratios and flags are standards every district must meet."""
     known = set(reporting)
     scope = [reporting if list(s) == [CITY] else [d for d in s if d in known] for s in targets["scope"]]
+    # districts as codes: positions in ``reporting``, then CITY and SCOPE (the aggregates' ids);
+    # each distinct scope is coded once (a province has hundreds of targets but few scopes)
+    place = {d: i for i, d in enumerate(reporting)}
+    city_code, scope_code = len(reporting), len(reporting) + 1
+    coded: dict[int, np.ndarray] = {}  # by the scope list's identity: every city-wide target shares one
+    for districts in scope:
+        if id(districts) not in coded:
+            coded[id(districts)] = np.array([place[d] for d in districts], dtype=np.int64)
+    scope_codes = [coded[id(districts)] for districts in scope]
+    names = np.array([*reporting, CITY, SCOPE], dtype=object)
     n_scope = np.array([len(s) for s in scope], dtype=np.int64)
     n_targets = len(targets)
     every_target = np.arange(n_targets, dtype=np.int64)
+    aggregation = targets["aggregation"].tolist()
     row_parts: list[np.ndarray] = []
-    id_parts: list[np.ndarray] = []
+    code_parts: list[np.ndarray] = []
     order_parts: list[np.ndarray] = []
     member_units: list[np.ndarray] = []
-    member_districts: list[np.ndarray] = []
+    member_codes: list[np.ndarray] = []
     if district is None:  # the aggregates, units 0 .. n_targets - 1 for now
         row_parts.append(every_target)
-        id_parts.append(np.array([CITY if list(s) == [CITY] else SCOPE for s in targets["scope"]], dtype=object))
+        city_wide = np.array([list(s) == [CITY] for s in targets["scope"]], dtype=bool)
+        code_parts.append(np.where(city_wide, city_code, scope_code))
         order_parts.append(np.full(n_targets, -1, dtype=np.int64))
         # aggregation "all": the city's own row beside every district in scope (figures.py takes the minimum)
         members = [
-            [CITY] if a == "city" else [CITY, *sc] if a == "all" else sc
-            for a, sc in zip(targets["aggregation"], scope, strict=True)
+            np.array([city_code]) if a == "city" else np.r_[city_code, codes] if a == "all" else codes
+            for a, codes in zip(aggregation, scope_codes, strict=True)
         ]
         member_units.append(np.repeat(every_target, [len(m) for m in members]))
-        member_districts.append(np.array([d for m in members for d in m], dtype=object))
+        member_codes.append(np.concatenate(members).astype(np.int64) if members else np.array([], dtype=np.int64))
     if district is not None or all_units:
         per_target = np.where(targets["aggregation"].isin(["sum", "all"]).to_numpy(), n_scope, 0)
         rows = np.repeat(every_target, per_target)
-        ids = np.array([d for s, n in zip(scope, per_target, strict=True) if n for d in s], dtype=object)
-        place = {d: i for i, d in enumerate(reporting)}
-        order = np.array([place[d] for d in ids], dtype=np.int64)
+        wanted = [codes for codes, n in zip(scope_codes, per_target.tolist(), strict=True) if n]
+        order = np.concatenate(wanted) if wanted else np.array([], dtype=np.int64)
         if district is not None:
-            keep = ids == district
-            rows, ids, order = rows[keep], ids[keep], order[keep]
+            keep = order == place.get(district, -1)
+            rows, order = rows[keep], order[keep]
         offset = sum(len(x) for x in row_parts)
         row_parts.append(rows)
-        id_parts.append(ids)
+        code_parts.append(order)
         order_parts.append(order)
         member_units.append(np.arange(offset, offset + len(rows), dtype=np.int64))
-        member_districts.append(ids)
+        member_codes.append(order)
     target_row = np.concatenate(row_parts) if row_parts else np.array([], dtype=np.int64)
-    unit_id = np.concatenate(id_parts) if id_parts else np.array([], dtype=object)
+    unit_code = np.concatenate(code_parts) if code_parts else np.array([], dtype=np.int64)
     order = np.concatenate(order_parts) if order_parts else np.array([], dtype=np.int64)
+    unit_id = names[unit_code]
     is_aggregate = order < 0
     split = (
         targets["value_type"].isin(["count", "amount"]).to_numpy()[target_row]
@@ -223,7 +238,7 @@ def judged_units(targets: pd.DataFrame, reporting: list[str], district: str | No
         {
             "unit": np.arange(len(sort), dtype=np.int64),
             "target_row": target_row[sort],
-            "unit_id": unit_id[sort],
+            "unit_id": _texts(names, unit_code[sort]),
             "is_aggregate": is_aggregate[sort],
             "share": share[sort],
             "share_note_zh": note_zh[sort],
@@ -235,14 +250,25 @@ def judged_units(targets: pd.DataFrame, reporting: list[str], district: str | No
     members_frame = pd.DataFrame(
         {
             "unit": unit_of_member,
-            "kpi_id": targets["kpi_id"].to_numpy(dtype=object)[row_of_member],
-            "district_id": np.concatenate(member_districts) if member_districts else np.array([], dtype=object),
+            "kpi_id": _texts(targets["kpi_id"].to_numpy(dtype=object), row_of_member),
+            "district_id": _texts(
+                names, np.concatenate(member_codes) if member_codes else np.array([], dtype=np.int64)
+            ),
             "first_month": targets["first_month"].to_numpy(dtype=np.int64)[row_of_member],
             # a unit fed by one district needs no summing: most units of a heat map
             "single": np.bincount(unit_of_member, minlength=len(frame))[unit_of_member] == 1,
         }
     )
     return Units(frame, members_frame)
+
+
+def _texts(values: np.ndarray, at: np.ndarray) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """``values[at]`` (Python strings) as the column the frame constructor would make of them, taken
+    from the few distinct values at once: converting tens of thousands of strings one by one is a
+    large part of a province's cost. An empty column stays object, as the constructor leaves it."""
+    if len(at) == 0:
+        return np.array([], dtype=object)
+    return pd.Series(values).array.take(at)
 
 
 def _shares(
@@ -253,27 +279,30 @@ def _shares(
     share = np.ones(len(target_row), dtype=float)
     note_zh = np.full(len(target_row), "", dtype=object)
     note_en = np.full(len(target_row), "", dtype=object)
-    allotted: dict[int, dict[str, Allotment]] = {}
+    split_units = np.flatnonzero(split)
     # plain Python lists: a province heat map has tens of thousands of district rows
+    rows, ids = target_row[split_units].tolist(), unit_id[split_units].tolist()
     values = targets["target_value"].astype(float).tolist()
     quotas, parts = targets["quotas"].tolist(), targets["parts"].tolist()
     units_zh, units_en = targets["unit_zh"].tolist(), targets["unit_en"].tolist()
     scopes, part_of = targets["scope"].tolist(), targets["part_of"].tolist()
-    rows, ids = target_row.tolist(), unit_id.tolist()
-    for unit in np.flatnonzero(split).tolist():
-        row = rows[unit]
-        if row not in allotted:
-            allotted[row] = allot(
-                values[row],
-                scope[row],
-                quotas[row],
-                parts[row],
-                (str(units_zh[row]), str(units_en[row])),
-                whole_city=list(scopes[row]) == [CITY],
-                is_part=isinstance(part_of[row], str),
-            )
-        value = values[row]
-        allotment = allotted[row][str(ids[unit])]
-        share[unit] = allotment.value / value if value else 0.0
-        note_zh[unit], note_en[unit] = allotment.note_zh, allotment.note_en
+    allotted: dict[int, dict[str, Allotment]] = {
+        row: allot(
+            values[row],
+            scope[row],
+            quotas[row],
+            parts[row],
+            (str(units_zh[row]), str(units_en[row])),
+            whole_city=list(scopes[row]) == [CITY],
+            is_part=isinstance(part_of[row], str),
+        )
+        for row in dict.fromkeys(rows)  # each target once, in the order of its first unit
+    }
+    picked = [allotted[row][str(district)] for row, district in zip(rows, ids, strict=True)]
+    # the arrays' own dtypes convert the lists: floats to float64, the notes stay the same str objects
+    share[split_units] = [
+        allotment.value / values[row] if values[row] else 0.0 for allotment, row in zip(picked, rows, strict=True)
+    ]
+    note_zh[split_units] = [allotment.note_zh for allotment in picked]
+    note_en[split_units] = [allotment.note_en for allotment in picked]
     return share, note_zh, note_en
