@@ -1,8 +1,9 @@
 """The figures query: the reported observations reduced to the few figures per judged unit that the
 rules need, and the one rule that turns them into the judged figure (``judged_figure``).
 
-DuckDB reduces the observations to a few figures per unit and month bucket in one pass; everything
-after that is numpy, column-wise. The chart lines (``series``) read one unit's figures month by month
+DuckDB reduces the observations to a few figures per unit and month bucket: the few later revisions
+first, then one pass over the figures (on PostgreSQL one scan of the table); everything after that is
+numpy, column-wise. The chart lines (``series``) read one unit's figures month by month
 (``monthly_figures``) and pass them through the same ``judged_figure`` as the scorecard.
 """
 
@@ -334,16 +335,16 @@ class Range:
     key: Sql
     grouped: bool
 
-    def sql(self, revised: str, filters: str, current_params: list[object]) -> Sql:
-        """This range's rows grouped by district and key (_RANGE_SQL, _WINDOW_SQL). ``current_params``:
-        the first revision, the as-of month, then the values of ``filters``."""
+    def sql(self, revised: str, first: int, as_of: dt.date, filters: Sql) -> Sql:
+        """This range's current figures (_CURRENT_SQL: revision ``first`` unless ``revised`` replaces
+        them, up to ``as_of``), grouped by district and key (_RANGE_SQL) or passed through (_WINDOW_SQL)."""
         months = (" and o.period >= ?" if self.low is not None else "") + (
             " and o.period < ?" if self.high is not None else ""
         )
         bounds = [month_date(m) for m in (self.low, self.high) if m is not None]
-        current = _CURRENT_SQL.format(revised=revised, months=months, filters=filters)
+        current = _CURRENT_SQL.format(revised=revised, months=months, filters=filters.sql)
         template = _RANGE_SQL if self.grouped else _WINDOW_SQL
-        params = [*self.key.params, *current_params[:2], *bounds, *current_params[2:], *bounds]
+        params = [*self.key.params, first, as_of, *bounds, *filters.params, *bounds]
         return Sql(template.format(key=self.key.sql, current=current), params)
 
 
@@ -425,8 +426,7 @@ def reduce_figures(
             registered.enter_context(db.registered(con, name, frame))
         try:
             first = _revised(con, names["revised"], as_of, filters, filter_params)
-            current_params = [first, as_of, *filter_params]
-            parts = [r.sql(names["revised"], filters, current_params) for r in ranges]
+            parts = [r.sql(names["revised"], first, as_of, Sql(filters, filter_params)) for r in ranges]
             keyed = "\n    union all".join(part.sql for part in parts)
             sql = _UNIT_BUCKETS_SQL.format(keyed=keyed, bucket_last=bucket_last.sql, **names)
             con.execute(sql, [*(p for part in parts for p in part.params), *bucket_last.params])
