@@ -10,6 +10,11 @@ memory printed is the scorecard's alone. Then, in this process:
     scorecard_floor_s       the floor: one DuckDB pass over the same observations grouped by KPI and
                             district (FLOOR_SQL, result fetched as a DataFrame), on the same connection
     scorecard_vs_floor_x    scorecard_all_units_s / scorecard_floor_s (aim: at most 3)
+    current_floor_s         the same pass over the figures leadership sees: approved submissions only, each
+                            figure's latest revision (CURRENT_FLOOR_SQL), the least any scorecard reads
+    current_floor_vs_floor_x  current_floor_s / scorecard_floor_s: how much of the 3x the rule takes alone
+    scorecard_figures_s     of the best of --repeat further runs: the figures query (reduce_figures, DuckDB)
+    scorecard_rest_s        and the rest (Python: judged figures, trend, status, sentences, yearly lists)
     scorecard_city_s        scorecard(): one row per target
     peak_rss_mb             peak resident memory of this process (DuckDB included)
     peak_python_mb          peak of Python allocations (tracemalloc, pandas/numpy included)
@@ -34,6 +39,10 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script (bench/run.py does) without PYTHONPATH
@@ -41,10 +50,35 @@ if str(ROOT) not in sys.path:  # run as a script (bench/run.py does) without PYT
 
 from bench import _pg, _province  # noqa: E402
 from monitor import db, progress  # noqa: E402
+from monitor.progress import evaluate, figures  # noqa: E402
 
 AS_OF_START = dt.date(2016, 1, 1)
 # What the scorecard is measured against: one pass over every observation, grouped by KPI and district.
 FLOOR_SQL = "select kpi_id, district_id, count(*), max(period), sum(value) from observations group by all"
+# The same pass over the current figures: visible (approved) submissions only, a corrected figure's latest
+# revision instead of its first. No scorecard can read less; written the cheapest way measured (the few
+# later revisions first, then the first ones they do not replace: monitor/progress/figures.py). Both ? are
+# the first revision (figures.FIRST_REVISION).
+CURRENT_FLOOR_SQL = """
+with revised as (
+    select kpi_id, district_id, period, arg_max(value, revision) as value
+    from visible_observations
+    where revision <> ?
+    group by all
+),
+current as (
+    select o.kpi_id, o.district_id, o.period, o.value
+    from visible_observations as o
+    anti join revised using (kpi_id, district_id, period)
+    where o.revision = ?
+    union all
+    select kpi_id, district_id, period, value
+    from revised
+)
+select kpi_id, district_id, count(*), max(period), sum(value)
+from current
+group by all
+"""
 
 
 def build(path: Path, targets: int, units: int, months: int) -> None:
@@ -109,6 +143,37 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def current_floor_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """CURRENT_FLOOR_SQL's result: per KPI and district, the count, last month and sum of current figures."""
+    first = figures.FIRST_REVISION
+    return db.cursor(con).execute(CURRENT_FLOOR_SQL, [first, first]).df()
+
+
+def _split(con: duckdb.DuckDBPyConnection, as_of: dt.date, repeat: int) -> tuple[float, float]:
+    """(figures query, rest) of the fastest of ``repeat`` all-units scorecards: where the time goes."""
+    inner = evaluate.reduce_figures
+    spent: list[float] = []
+
+    def clocked(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            spent.append(time.perf_counter() - start)
+
+    runs = []
+    evaluate.reduce_figures = clocked  # type: ignore[assignment]
+    try:
+        for _ in range(repeat):
+            start = time.perf_counter()
+            progress.scorecard(con, as_of, all_units=True)
+            runs.append((time.perf_counter() - start, spent[-1]))
+    finally:
+        evaluate.reduce_figures = inner  # type: ignore[assignment]
+    total, reduce_s = min(runs)
+    return reduce_s, total - reduce_s
+
+
 def measure(location: db.Location, repeat: int) -> None:
     """Print the figures of one warehouse; a PostgreSQL one's carry the prefix pg_."""
     prefix = "pg_" if isinstance(location, db.PostgresUrl) else ""
@@ -132,6 +197,12 @@ def measure(location: db.Location, repeat: int) -> None:
     print(f"{prefix}scorecard_all_units_cpu_s={cpu:.3f}")
     print(f"{prefix}scorecard_floor_s={floor:.3f}")
     print(f"{prefix}scorecard_vs_floor_x={best / floor:.2f}")
+    _, current_floor, _, _ = _timed(lambda: current_floor_frame(con), 3 * repeat)
+    print(f"{prefix}current_floor_s={current_floor:.3f}")
+    print(f"{prefix}current_floor_vs_floor_x={current_floor / floor:.2f}")
+    reduce_s, rest = _split(con, as_of, repeat)
+    print(f"{prefix}scorecard_figures_s={reduce_s:.3f}")
+    print(f"{prefix}scorecard_rest_s={rest:.3f}")
     cold, best, cpu, card = _timed(lambda: progress.scorecard(con, as_of), repeat)
     print(f"{prefix}scorecard_city_rows={len(card)}")  # type: ignore[arg-type]
     print(f"{prefix}scorecard_city_s={best:.3f}")

@@ -581,7 +581,11 @@ def test_reporter_and_leader_in_the_browser(known: dict[str, str], demo_db: Path
             page.get_by_role("option", name=re.compile(re.escape(ACTION_TARGET))).click()
             expect(metrics.filter(has_text="状态")).to_contain_text("明显滞后")
             expect(main.get_by_text("暂无督办事项。")).to_be_visible()
-            main.get_by_label("督办要求（最多500字）").fill(ACTION_ASKED)
+            # the rerun of the pick must be over: a field filled during it is redrawn empty
+            settle()
+            asked = main.get_by_label("督办要求（最多500字）")
+            asked.fill(ACTION_ASKED)
+            expect(asked).to_have_value(ACTION_ASKED)
             main.get_by_role("button", name="交办", exact=True).click()
             expect(main.get_by_text(re.compile(r"已交办第\d+号督办事项。"))).to_be_visible()
             settle()

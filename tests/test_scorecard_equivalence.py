@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bench.bench_scorecard import FLOOR_SQL, current_floor_frame
 from monitor import db
 from monitor.progress import evaluate, figures, members, scorecard
 from monitor.progress.months import month_date
@@ -343,3 +344,42 @@ def test_revisions_stored_below_the_first_are_still_ranked_latest_first(
         monkeypatch.setattr(evaluate, "reduce_figures", reference_figures)
         expected = scorecard(econ, as_of, cfg=ecfg, all_units=True)
         assert _differences(expected, got) == [], as_of
+
+
+def _review(con: duckdb.DuckDBPyConnection, submission_id: int, status: str) -> None:
+    """A submissions row for ``submission_id`` (the random figures have none) with that review status."""
+    con.execute(
+        """
+        insert into submissions (submission_id, bureau_id, user_name, submitted_at, file_name, sha256,
+            file_bytes, rows_total, rows_loaded, rows_unchanged, rows_rejected, outcome, review_status)
+        values (?, 'housing', 'tester', now(), 'f.csv', ?, 1, 1, 1, 0, 0, 'loaded', ?)
+        """,
+        [submission_id, f"{submission_id:064d}", status],
+    )
+
+
+def test_bench_current_floor_reads_exactly_the_figures_leadership_sees(econ: duckdb.DuckDBPyConnection) -> None:
+    """bench/bench_scorecard.py measures what the revision rule costs with CURRENT_FLOOR_SQL. It must read
+    what current_observations holds (approved submissions, each figure's latest revision), or the
+    figure it prints would flatter or slander the rule: with a returned correction and a pending one
+    it equals that view grouped by KPI and district, and differs from the floor, which counts them all."""
+    frame = _random_figures(1)
+    _load(econ, frame)
+    later = frame[frame["revision"] == 3]
+    _review(econ, int(later["submission_id"].iloc[0]), "returned")
+    _review(econ, int(frame.loc[frame["revision"] == 2, "submission_id"].iloc[0]), "pending")
+    columns = ["kpi_id", "district_id", "n", "last", "summed"]
+
+    def grouped(result: pd.DataFrame) -> pd.DataFrame:
+        result.columns = columns
+        return result.sort_values(columns[:2]).reset_index(drop=True)
+
+    got = grouped(current_floor_frame(econ))
+    expected = grouped(
+        econ.execute(
+            "select kpi_id, district_id, count(*), max(period), sum(value) from current_observations group by all"
+        ).df()
+    )
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False, rtol=1e-12)
+    everything = grouped(econ.execute(FLOOR_SQL).df())
+    assert (everything["n"] > got["n"]).sum() > 0  # the floor counts the revisions the rule leaves out
