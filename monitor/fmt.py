@@ -40,6 +40,19 @@ def month_en(value: dt.date | pd.Timestamp | str | None) -> str:
     return pd.Timestamp(value).strftime("%b %Y")
 
 
+_MONTH_ABBR = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def month_span(year: int, first: int, last: int, lang: i18n.Lang) -> str:
+    """Months ``first``..``last`` (1-12) of one year: 2025年1—3月 / Jan–Mar 2025, one month as month_zh
+    and month_en write it; "" when ``last`` is before ``first`` (a year not yet begun)."""
+    if last < first:
+        return ""
+    if lang == "zh":
+        return f"{year}年{first}月" if last == first else f"{year}年{first}—{last}月"
+    return f"{_MONTH_ABBR[first]} {year}" if last == first else f"{_MONTH_ABBR[first]}–{_MONTH_ABBR[last]} {year}"
+
+
 def date_zh(value: dt.date | pd.Timestamp | str) -> str:
     ts = pd.Timestamp(value)
     return f"{ts.year}年{ts.month}月{ts.day}日"

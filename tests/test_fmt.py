@@ -71,5 +71,20 @@ def test_months(value: object, zh: str, en: str) -> None:
     assert (fmt.month_zh(value), fmt.month_en(value)) == (zh, en)
 
 
+@pytest.mark.parametrize(
+    ("first", "last", "zh", "en"),
+    [
+        (1, 3, "2025年1—3月", "Jan–Mar 2025"),
+        (7, 7, "2025年7月", "Jul 2025"),  # one month reads as month_zh / month_en write it
+        (1, 12, "2025年1—12月", "Jan–Dec 2025"),
+        (1, 0, "", ""),  # the judged year has not begun: no span
+    ],
+)
+def test_month_span(first: int, last: int, zh: str, en: str) -> None:
+    assert (fmt.month_span(2025, first, last, "zh"), fmt.month_span(2025, first, last, "en")) == (zh, en)
+    if first == last:
+        assert (zh, en) == (fmt.month_zh(dt.date(2025, first, 1)), fmt.month_en(dt.date(2025, first, 1)))
+
+
 def test_date_zh() -> None:
     assert fmt.date_zh(dt.date(2026, 11, 10)) == "2026年11月10日"

@@ -10,14 +10,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from monitor import fmt
+from monitor import fmt, i18n
 from monitor.progress.members import MemberCount
 from monitor.progress.months import month_date
 from monitor.progress.numbers import Column, Distinct, NumberColumns, first_rows, joined, made, made_both
 from monitor.progress.plan import Plan
 
 WHOLE = fmt.WHOLE_VALUE_TYPES  # value types shown as whole numbers (fmt.round_half_up, as the cards)
-_MONTH_ABBR = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 @dataclass(frozen=True)
@@ -143,20 +142,18 @@ def _span_months(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.divmod(key % 10000, 100)
 
 
-def _span_zh(key: object) -> str:
+def _span(key: object, lang: i18n.Lang) -> str:
     year, rest = divmod(int(key), 10000)  # type: ignore[call-overload]
     first, last = divmod(rest, 100)
-    if last < first:
-        return ""
-    return f"{year}年{first}月" if last == first else f"{year}年{first}—{last}月"
+    return fmt.month_span(year, first, last, lang)
+
+
+def _span_zh(key: object) -> str:
+    return _span(key, "zh")
 
 
 def _span_en(key: object) -> str:
-    year, rest = divmod(int(key), 10000)  # type: ignore[call-overload]
-    first, last = divmod(rest, 100)
-    if last < first:
-        return ""
-    return f"{_MONTH_ABBR[first]} {year}" if last == first else f"{_MONTH_ABBR[first]}–{_MONTH_ABBR[last]} {year}"
+    return _span(key, "en")
 
 
 def _month_zh(month: object) -> str:
